@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything on a fresh Debian bookworm machine and runs the whole test suite:
+#   1. the unit suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   2. a short smoke run of every libFuzzer target over its seed corpus (build-fuzz/, clang)
+#   3. everything in a normal build (build/): unit, integration (real Synapse on 127.0.0.1)
+#      and interop (reference implementations from npm) — this ctest summary is the last line.
+# Environment: MXRTC_FUZZ_SECONDS (default 5) per fuzzer; MXRTC_SKIP_ASAN=1 / MXRTC_SKIP_FUZZ=1
+# to skip stages 1/2 while iterating locally.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+t0=$(date +%s)
+stage() { echo; echo "=== [$(( $(date +%s) - t0 ))s] $*"; }
+
+stage "dependencies"
+bash scripts/install-deps.sh
+bash scripts/setup-peers.sh
+
+if [[ "${MXRTC_SKIP_ASAN:-0}" != 1 ]]; then
+  stage "unit suite under ASan/UBSan"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXRTC_SANITIZE=ON -DMXRTC_BUILD_BENCH=OFF >/dev/null
+  ninja -C build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+fi
+
+if [[ "${MXRTC_SKIP_FUZZ:-0}" != 1 ]]; then
+  stage "fuzz smoke (${MXRTC_FUZZ_SECONDS:-5}s per target)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_BUILD_FUZZERS=ON >/dev/null
+  ninja -C build-fuzz
+  bash scripts/fuzz.sh build-fuzz "${MXRTC_FUZZ_SECONDS:-5}"
+fi
+
+stage "full suite (unit + integration + interop)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build
+stage "ctest"
+ctest --test-dir build --output-on-failure -j"$jobs"
