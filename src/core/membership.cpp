@@ -20,12 +20,15 @@ std::string k(std::string_view s) {
 
 const Json* find(const Json& obj, std::string_view key) {
     if (!obj.is_object()) return nullptr;
-    auto it = obj.find(k(key));
+    auto it = obj.find(key);  // heterogeneous lookup: no allocation
     return it == obj.end() ? nullptr : &*it;
 }
 
 Error fieldError(std::string_view field, std::string_view what) {
-    return makeError(errcode::kBadJson, "'" + std::string(field) + "' " + std::string(what));
+    std::string message;
+    message.reserve(field.size() + what.size() + 3);
+    message.append(1, '\'').append(field).append("' ").append(what);
+    return makeError(errcode::kBadJson, std::move(message));
 }
 
 // JSON numbers from JS may be integers or doubles; accept any finite integral value in the

@@ -20,31 +20,49 @@ struct EventOrder {
     friend auto operator<=>(const EventOrder&, const EventOrder&) = default;
 };
 
-struct OrderKey {
-    TimePoint created;
-    std::string eventId;
-    std::string user;
-    std::string device;
-    std::string memberKey;  // unique
-    friend auto operator<=>(const OrderKey&, const OrderKey&) = default;
+struct Entry {
+    MembershipPtr membership;
+    const std::string* key = nullptr;  // points at the map key (node-stable)
+    const std::string* sourceKey = nullptr;
+    bool listed = false;  // in its slot's ordered set (false while the user is not joined to the room)
 };
 
-struct Entry {
-    CallMembership membership;
-    std::string sourceKey;
-    OrderKey order;
-    bool listed = false;  // in its slot's ordered set (false while the user is not joined to the room)
+// Slot order: created ts, then event id, user, device, member key (unique) — deterministic.
+struct ByAge {
+    bool operator()(const Entry* a, const Entry* b) const {
+        const CallMembership& x = *a->membership;
+        const CallMembership& y = *b->membership;
+        if (x.createdTs != y.createdTs) return x.createdTs < y.createdTs;
+        if (int c = x.eventId.str().compare(y.eventId.str())) return c < 0;
+        if (int c = x.user.str().compare(y.user.str())) return c < 0;
+        if (int c = x.device.str().compare(y.device.str())) return c < 0;
+        return *a->key < *b->key;
+    }
+};
+
+struct ByExpiry {
+    bool operator()(const Entry* a, const Entry* b) const {
+        if (a->membership->expiresAt != b->membership->expiresAt)
+            return a->membership->expiresAt < b->membership->expiresAt;
+        return *a->key < *b->key;
+    }
 };
 
 struct Source {
     EventOrder newest;
     bool seen = false;
-    UserId sender;
-    std::vector<std::string> memberKeys;  // entries currently declared by this source
+    std::vector<Entry*> members;  // entries currently declared by this source
 };
 
 std::string memberKeyOf(const std::string& sourceKey, const CallMembership& m) {
-    return sourceKey + kSep + m.device.str() + kSep + m.slot.str();
+    std::string key;
+    key.reserve(sourceKey.size() + m.device.str().size() + m.slot.str().size() + 2);
+    key.append(sourceKey).append(1, kSep).append(m.device.str()).append(1, kSep).append(m.slot.str());
+    return key;
+}
+
+void eraseValue(std::vector<Entry*>& v, const Entry* e) {
+    v.erase(std::remove(v.begin(), v.end(), e), v.end());
 }
 
 }  // namespace
@@ -66,10 +84,10 @@ std::string_view toString(LeaveReason reason) {
 struct RoomCalls::Impl {
     std::unordered_map<std::string, Source> sources;
     std::unordered_map<std::string, Entry> entries;
-    std::map<SlotId, std::set<OrderKey>> slots;  // listed entries per slot, oldest first
-    std::set<std::pair<TimePoint, std::string>> expiries;
+    std::map<SlotId, std::set<Entry*, ByAge>> slots;  // listed entries per slot, oldest first
+    std::set<Entry*, ByExpiry> expiries;
     std::unordered_map<UserId, bool> roomJoined;  // absent = unknown = treated as joined
-    std::unordered_map<UserId, std::set<std::string>> entriesByUser;
+    std::unordered_map<UserId, std::vector<Entry*>> entriesByUser;
 
     bool userJoined(const UserId& user) const {
         auto it = roomJoined.find(user);
@@ -78,93 +96,76 @@ struct RoomCalls::Impl {
 
     void list(Entry& e, TimePoint now, std::vector<SessionChange>& out) {
         if (e.listed) return;
-        auto& set = slots[e.membership.slot];
-        const bool wasEmpty = set.empty();
-        set.insert(e.order);
+        auto& set = slots[e.membership->slot];
+        if (set.empty()) out.emplace_back(SessionStarted{e.membership->slot, now});
+        set.insert(&e);
         e.listed = true;
-        if (wasEmpty) out.emplace_back(SessionStarted{e.membership.slot, now});
     }
 
     void unlist(Entry& e, TimePoint now, std::vector<SessionChange>& out) {
         if (!e.listed) return;
-        auto it = slots.find(e.membership.slot);
         e.listed = false;
+        auto it = slots.find(e.membership->slot);
         if (it == slots.end()) return;
-        it->second.erase(e.order);
+        it->second.erase(&e);
         if (it->second.empty()) {
+            out.emplace_back(SessionEnded{it->first, now});
             slots.erase(it);
-            out.emplace_back(SessionEnded{e.membership.slot, now});
         }
     }
 
-    // Insert a new entry (not yet present). Emits MemberJoined if it becomes listed.
-    void insert(const std::string& sourceKey, CallMembership m, TimePoint now,
-                std::vector<SessionChange>& out, bool announce) {
-        const std::string key = memberKeyOf(sourceKey, m);
-        Entry e;
-        e.sourceKey = sourceKey;
-        e.order = OrderKey{m.createdTs, m.eventId.str(), m.user.str(), m.device.str(), key};
-        e.membership = std::move(m);
-        expiries.emplace(e.membership.expiresAt, key);
-        entriesByUser[e.membership.user].insert(key);
-        auto [it, inserted] = entries.emplace(key, std::move(e));
+    Entry* insert(const std::string& sourceKey, std::string key, MembershipPtr m, TimePoint now,
+                  std::vector<SessionChange>& out) {
+        auto [it, inserted] = entries.try_emplace(std::move(key));
         MXRTC_ASSERT(inserted, "member key already present");
-        if (userJoined(it->second.membership.user)) {
-            std::vector<SessionChange> started;
-            list(it->second, now, started);
-            for (auto& c : started)
-                out.push_back(std::move(c));
-            if (announce) out.emplace_back(MemberJoined{it->second.membership.slot, it->second.membership});
+        Entry& e = it->second;
+        e.key = &it->first;
+        e.sourceKey = &sourceKey;
+        e.membership = std::move(m);
+        expiries.insert(&e);
+        entriesByUser[e.membership->user].push_back(&e);
+        if (userJoined(e.membership->user)) {
+            list(e, now, out);
+            out.emplace_back(MemberJoined{e.membership->slot, e.membership});
         }
+        return &e;
     }
 
-    // Remove an entry entirely. Emits MemberLeft if it was listed.
-    void remove(const std::string& key, LeaveReason reason, TimePoint now, std::vector<SessionChange>& out) {
-        auto it = entries.find(key);
-        if (it == entries.end()) return;
-        Entry& e = it->second;
-        expiries.erase({e.membership.expiresAt, key});
-        if (auto u = entriesByUser.find(e.membership.user); u != entriesByUser.end()) {
-            u->second.erase(key);
+    // Remove an entry entirely (the caller fixes up its source's member list).
+    void remove(Entry& e, LeaveReason reason, TimePoint now, std::vector<SessionChange>& out) {
+        expiries.erase(&e);
+        if (auto u = entriesByUser.find(e.membership->user); u != entriesByUser.end()) {
+            eraseValue(u->second, &e);
             if (u->second.empty()) entriesByUser.erase(u);
         }
         if (e.listed) {
-            out.emplace_back(MemberLeft{e.membership.slot, e.membership, reason});
+            out.emplace_back(MemberLeft{e.membership->slot, e.membership, reason});
             unlist(e, now, out);
         }
-        if (auto s = sources.find(e.sourceKey); s != sources.end()) {
-            auto& keys = s->second.memberKeys;
-            keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
-        }
-        entries.erase(it);
+        entries.erase(entries.find(*e.key));  // by iterator: the key lives inside the erased node
     }
 
     // Replace an existing entry's membership in place (a refresh). Emits MemberUpdated.
-    void update(const std::string& key, CallMembership m, TimePoint now, std::vector<SessionChange>& out) {
-        Entry& e = entries.at(key);
+    void update(Entry& e, MembershipPtr m, TimePoint now, std::vector<SessionChange>& out) {
         const bool wasListed = e.listed;
-        if (wasListed) {
-            slots[e.membership.slot].erase(e.order);
-            e.listed = false;
-        }
-        expiries.erase({e.membership.expiresAt, key});
-        e.order = OrderKey{m.createdTs, m.eventId.str(), m.user.str(), m.device.str(), key};
+        if (wasListed) slots[e.membership->slot].erase(&e);
+        expiries.erase(&e);
         e.membership = std::move(m);
-        expiries.emplace(e.membership.expiresAt, key);
+        expiries.insert(&e);
         if (wasListed) {
-            slots[e.membership.slot].insert(e.order);
-            e.listed = true;
-            out.emplace_back(MemberUpdated{e.membership.slot, e.membership});
-        } else if (userJoined(e.membership.user)) {
+            slots[e.membership->slot].insert(&e);
+            out.emplace_back(MemberUpdated{e.membership->slot, e.membership});
+        } else if (userJoined(e.membership->user)) {
             list(e, now, out);
-            out.emplace_back(MemberJoined{e.membership.slot, e.membership});
+            out.emplace_back(MemberJoined{e.membership->slot, e.membership});
         }
     }
 
     void expireDue(TimePoint now, std::vector<SessionChange>& out) {
-        while (!expiries.empty() && expiries.begin()->first <= now) {
-            const std::string key = expiries.begin()->second;
-            remove(key, LeaveReason::Expired, now, out);
+        while (!expiries.empty() && (*expiries.begin())->membership->expiresAt <= now) {
+            Entry& e = **expiries.begin();
+            if (auto s = sources.find(*e.sourceKey); s != sources.end()) eraseValue(s->second.members, &e);
+            remove(e, LeaveReason::Expired, now, out);
         }
     }
 
@@ -180,31 +181,31 @@ struct RoomCalls::Impl {
         if (joined == wasJoined) return;
         auto byUser = entriesByUser.find(user);
         if (byUser == entriesByUser.end()) return;
-        for (const auto& key : byUser->second) {
-            Entry& e = entries.at(key);
+        for (Entry* e : byUser->second) {
             if (joined) {
-                list(e, now, out);
-                out.emplace_back(MemberJoined{e.membership.slot, e.membership});
-            } else if (e.listed) {
-                out.emplace_back(MemberLeft{e.membership.slot, e.membership, LeaveReason::RoomLeft});
-                unlist(e, now, out);
+                list(*e, now, out);
+                out.emplace_back(MemberJoined{e->membership->slot, e->membership});
+            } else if (e->listed) {
+                out.emplace_back(MemberLeft{e->membership->slot, e->membership, LeaveReason::RoomLeft});
+                unlist(*e, now, out);
             }
         }
     }
 
-    void applySource(const std::string& sourceKey, const RoomEvent& ev, Result<MemberEventContent>& parsed,
+    void applySource(std::string sourceKeyIn, const RoomEvent& ev, Result<MemberEventContent>& parsed,
                      TimePoint now, ApplyResult& result) {
-        Source& src = sources[sourceKey];
-        const EventOrder order{ev.originServerTs, ev.eventId.str()};
+        auto [srcIt, created] = sources.try_emplace(std::move(sourceKeyIn));
+        const std::string& sourceKey = srcIt->first;
+        Source& src = srcIt->second;
+        EventOrder order{ev.originServerTs, ev.eventId.str()};
         if (src.seen && order <= src.newest) {
             result.ignored = order == src.newest ? IgnoredBecause::Duplicate : IgnoredBecause::Stale;
             return;
         }
         src.seen = true;
-        src.newest = order;
-        src.sender = ev.sender;
+        src.newest = std::move(order);
 
-        std::vector<CallMembership> incoming;
+        std::vector<std::pair<std::string, MembershipPtr>> incoming;
         LeaveReason reasonForMissing = LeaveReason::Left;
         if (!parsed) {
             result.error = parsed.error();
@@ -215,32 +216,44 @@ struct RoomCalls::Impl {
                     reasonForMissing = LeaveReason::Expired;
                     continue;
                 }
-                incoming.push_back(std::move(m));
+                std::string key = memberKeyOf(sourceKey, m);
+                bool duplicate = false;  // the same device twice in one event: first wins
+                for (const auto& [k, _] : incoming)
+                    duplicate = duplicate || k == key;
+                if (!duplicate)
+                    incoming.emplace_back(std::move(key),
+                                          std::make_shared<const CallMembership>(std::move(m)));
             }
         }
 
-        std::set<std::string> incomingKeys;
-        for (const auto& m : incoming)
-            incomingKeys.insert(memberKeyOf(sourceKey, m));
         auto& changes = result.changes;
-        // Members no longer declared by this source.
-        const std::vector<std::string> previous = src.memberKeys;
-        for (const auto& key : previous) {
-            if (!incomingKeys.count(key)) remove(key, reasonForMissing, now, changes);
-        }
-        // New or refreshed members.
-        std::vector<std::string> keys;
-        for (auto& m : incoming) {
-            const std::string key = memberKeyOf(sourceKey, m);
-            if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;  // same device twice
-            keys.push_back(key);
-            if (entries.count(key)) {
-                update(key, std::move(m), now, changes);
+        // Members no longer declared by this source leave.
+        std::vector<Entry*> kept;
+        for (Entry* e : src.members) {
+            bool still = false;
+            for (const auto& [k, _] : incoming)
+                still = still || k == *e->key;
+            if (still) {
+                kept.push_back(e);
             } else {
-                insert(sourceKey, std::move(m), now, changes, /*announce=*/true);
+                remove(*e, reasonForMissing, now, changes);
             }
         }
-        sources[sourceKey].memberKeys = std::move(keys);
+        // New or refreshed members.
+        std::vector<Entry*> members;
+        members.reserve(incoming.size());
+        for (auto& [key, m] : incoming) {
+            Entry* existing = nullptr;
+            for (Entry* e : kept)
+                existing = *e->key == key ? e : existing;
+            if (existing) {
+                update(*existing, std::move(m), now, changes);
+                members.push_back(existing);
+            } else {
+                members.push_back(insert(sourceKey, std::move(key), std::move(m), now, changes));
+            }
+        }
+        src.members = std::move(members);
         if (changes.empty() && !result.error && !result.ignored) result.ignored = IgnoredBecause::NotRelevant;
     }
 };
@@ -281,7 +294,7 @@ ApplyResult RoomCalls::apply(const RoomEvent& event, TimePoint now) {
         }
         sourceKey = "state" + std::string(1, kSep) + event.type + kSep + *event.stateKey;
     }
-    m_impl->applySource(sourceKey, event, parsed, now, result);
+    m_impl->applySource(std::move(sourceKey), event, parsed, now, result);
     return result;
 }
 
@@ -293,7 +306,7 @@ std::vector<SessionChange> RoomCalls::expire(TimePoint now) {
 
 std::optional<TimePoint> RoomCalls::nextExpiry() const {
     if (m_impl->expiries.empty()) return std::nullopt;
-    return m_impl->expiries.begin()->first;
+    return (*m_impl->expiries.begin())->membership->expiresAt;
 }
 
 std::vector<const CallMembership*> RoomCalls::members(const SlotId& slot) const {
@@ -301,8 +314,8 @@ std::vector<const CallMembership*> RoomCalls::members(const SlotId& slot) const 
     auto it = m_impl->slots.find(slot);
     if (it == m_impl->slots.end()) return out;
     out.reserve(it->second.size());
-    for (const auto& key : it->second)
-        out.push_back(&m_impl->entries.at(key.memberKey).membership);
+    for (const Entry* e : it->second)
+        out.push_back(e->membership.get());
     return out;
 }
 
@@ -321,7 +334,7 @@ std::size_t RoomCalls::totalMemberCount() const {
 const CallMembership* RoomCalls::oldest(const SlotId& slot) const {
     auto it = m_impl->slots.find(slot);
     if (it == m_impl->slots.end() || it->second.empty()) return nullptr;
-    return &m_impl->entries.at(it->second.begin()->memberKey).membership;
+    return (*it->second.begin())->membership.get();
 }
 
 std::vector<SlotId> RoomCalls::activeSlots() const {

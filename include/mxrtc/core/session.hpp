@@ -34,17 +34,20 @@ enum class LeaveReason {
 };
 std::string_view toString(LeaveReason reason);
 
+// Memberships are immutable once parsed and shared between the session and the changes it reports.
+using MembershipPtr = std::shared_ptr<const CallMembership>;
+
 struct MemberJoined {
     SlotId slot;
-    CallMembership member;
+    MembershipPtr member;
 };
 struct MemberUpdated {  // same (user, device) in the slot, new event (e.g. a refresh)
     SlotId slot;
-    CallMembership member;
+    MembershipPtr member;
 };
 struct MemberLeft {
     SlotId slot;
-    CallMembership member;
+    MembershipPtr member;
     LeaveReason reason = LeaveReason::Left;
 };
 struct SessionStarted {  // slot went from 0 to >= 1 members

@@ -219,7 +219,7 @@ TEST(RoomCalls, Gen1ArrayRemovingOneDeviceLeavesOnlyThatDevice) {
     ev.content = Json{{"memberships", Json::array({entry("LAPTOP")})}};
     auto r = calls.apply(ev, fromUnixMs(kT0 + 10));
     ASSERT_EQ(countOf<MemberLeft>(r.changes), 1);
-    EXPECT_EQ(std::get<MemberLeft>(r.changes[0]).member.device.str(), "PHONE");
+    EXPECT_EQ(std::get<MemberLeft>(r.changes[0]).member->device.str(), "PHONE");
     EXPECT_EQ(calls.memberCount(kRoomSlot), 1u);
 }
 
