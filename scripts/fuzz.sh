@@ -4,7 +4,7 @@
 # Usage: scripts/fuzz.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:?usage: fuzz.sh BUILD_DIR [SECONDS]}
+build=$(cd "${1:?usage: fuzz.sh BUILD_DIR [SECONDS]}" && pwd)
 seconds=${2:-60}
 shopt -s nullglob
 scratch=$(mktemp -d)
