@@ -1,0 +1,30 @@
+// mxrtc: a MatrixRTC call client on the command line.
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+    using namespace mxrtc::cli;
+    CLI::App app{"mxrtc: MatrixRTC calls from the command line"};
+    app.require_subcommand(1);
+    GlobalOptions global;
+    app.add_flag("--json", global.json, "print machine-readable JSON");
+    app.add_flag("-q,--quiet", global.quiet, "no progress messages");
+    Action action;
+    registerInspect(app, global, action);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        return action ? action() : 0;
+    } catch (const CliError& e) {
+        std::fprintf(stderr, "mxrtc: %s\n", e.message.c_str());
+        return e.exitCode;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "mxrtc: internal error: %s\n", e.what());
+        return 70;
+    }
+}
