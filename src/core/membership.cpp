@@ -1,8 +1,8 @@
 #include "mxrtc/core/membership.hpp"
 
 #include <algorithm>
-#include <cmath>
 
+#include "json_fields.hpp"
 #include "mxrtc/core/identity.hpp"
 #include "mxrtc/core/membership_wire.hpp"
 
@@ -10,42 +10,16 @@ namespace mxrtc::core {
 
 namespace w = membership_wire;
 
+using detail::asInt;
+using detail::fieldError;
+using detail::find;
+
 namespace {
 
 using Json = nlohmann::json;
 
 std::string k(std::string_view s) {
     return std::string(s);
-}
-
-const Json* find(const Json& obj, std::string_view key) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(key);  // heterogeneous lookup: no allocation
-    return it == obj.end() ? nullptr : &*it;
-}
-
-Error fieldError(std::string_view field, std::string_view what) {
-    std::string message;
-    message.reserve(field.size() + what.size() + 3);
-    message.append(1, '\'').append(field).append("' ").append(what);
-    return makeError(errcode::kBadJson, std::move(message));
-}
-
-// JSON numbers from JS may be integers or doubles; accept any finite integral value in the
-// safe-integer range (what a JS client can produce).
-std::optional<std::int64_t> asInt(const Json& v) {
-    if (v.is_number_integer()) return v.get<std::int64_t>();
-    if (v.is_number_unsigned()) {
-        const auto u = v.get<std::uint64_t>();
-        if (u > (1ULL << 53)) return std::nullopt;
-        return static_cast<std::int64_t>(u);
-    }
-    if (v.is_number_float()) {
-        const double d = v.get<double>();
-        if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9007199254740992.0) return std::nullopt;
-        return static_cast<std::int64_t>(d);
-    }
-    return std::nullopt;
 }
 
 Result<std::string> requiredString(const Json& obj, std::string_view key, std::string_view path) {

@@ -17,7 +17,8 @@ struct Scenario {
 std::vector<Scenario> loadScenarios() {
     std::vector<Scenario> out;
     const Json all = test::loadVector("history/scenarios.json");
-    for (auto it = all.begin(); it != all.end(); ++it) out.push_back({it.key(), it.value()});
+    for (auto it = all.begin(); it != all.end(); ++it)
+        out.push_back({it.key(), it.value()});
     return out;
 }
 
