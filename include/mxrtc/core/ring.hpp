@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "mxrtc/core/effects.hpp"
 #include "mxrtc/core/notification.hpp"
 
 namespace mxrtc::core {
@@ -23,13 +24,6 @@ enum class RingStopReason {
 };
 std::string_view toString(RingStopReason r);
 
-struct SendRoomEvent {
-    std::string type;
-    nlohmann::json content;
-};
-struct ScheduleWakeup {
-    TimePoint at;
-};
 struct RingStarted {
     EventId notification;
     UserId caller;
