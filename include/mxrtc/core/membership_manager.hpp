@@ -101,9 +101,9 @@ struct GaveUp {  // retries exhausted or a permanent error: the app must join ag
     std::string reason;
 };
 
-using MembershipEffect =
-    std::variant<SendDelayedStateEvent, SendStateEvent, RestartDelayedEvent, SendDelayedEventNow, CancelDelayedEvent,
-                 ScheduleWakeup, StatusChanged, ProbablyLeftChanged, DelayedLeaveUnavailable, GaveUp>;
+using MembershipEffect = std::variant<SendDelayedStateEvent, SendStateEvent, RestartDelayedEvent,
+                                      SendDelayedEventNow, CancelDelayedEvent, ScheduleWakeup, StatusChanged,
+                                      ProbablyLeftChanged, DelayedLeaveUnavailable, GaveUp>;
 
 struct MembershipManagerConfig {
     Duration delayedLeaveDelay{8'000};
@@ -121,7 +121,7 @@ struct MembershipManagerConfig {
 };
 
 class MembershipManager {
-public:
+  public:
     // `membership` describes what we publish (user, device, application, call id, foci, intent);
     // its createdTs/expires are managed here.
     MembershipManager(SessionMembershipData membership, MembershipManagerConfig config = {});
@@ -142,7 +142,7 @@ public:
     const std::string& stateKey() const noexcept { return m_stateKey; }
     std::optional<TimePoint> nextWakeup() const;
 
-private:
+  private:
     enum class Purpose { ScheduleLeave, Join, Refresh, Restart, LeaveNow, LeaveFallback, Cancel };
     enum class Timer { ScheduleLeave, Join, Refresh, Restart, Leave };
 
@@ -187,7 +187,12 @@ private:
     int m_rateLimitRetries = 0;
     int m_networkRetries = 0;
     RequestId m_lastRequestId = 0;
-    std::map<RequestId, Purpose> m_pending;
+    struct Pending {
+        Purpose purpose;
+        std::uint32_t generation;  // join attempt the request belongs to
+    };
+    std::map<RequestId, Pending> m_pending;
+    std::uint32_t m_generation = 0;
     std::map<Timer, TimePoint> m_timers;
     std::optional<TimePoint> m_announcedWakeup;
 };
