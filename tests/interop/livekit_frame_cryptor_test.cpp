@@ -96,7 +96,7 @@ Json runLiveKit(const std::string& mode, const std::vector<const Frame*>& batch,
         ADD_FAILURE() << "livekit-client is not installed: run scripts/setup-peers.sh";
         return Json::object();
     }
-    auto r = testing::runWithInput(std::string(MXRTC_NODE) + " '" + script + "'", req.dump());
+    auto r = test::runWithInput(std::string(MXRTC_NODE) + " '" + script + "'", req.dump());
     EXPECT_EQ(r.exitCode, 0) << r.err;
     auto out = Json::parse(r.out, nullptr, false);
     EXPECT_FALSE(out.is_discarded()) << r.out << r.err;

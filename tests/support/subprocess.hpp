@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-namespace mxrtc::testing {
+namespace mxrtc::test {
 
 struct ProcessResult {
     int exitCode = -1;
@@ -43,4 +43,4 @@ inline ProcessResult runWithInput(const std::string& command, const std::string&
     return r;
 }
 
-}  // namespace mxrtc::testing
+}  // namespace mxrtc::test
