@@ -65,8 +65,16 @@ std::optional<NaluList> findNalus(Bytes s) {
     };
     while (pos < searchLength) {
         while (pos < searchLength) {
+            // Jump to the next zero byte: start codes begin with one.
+            const auto* z =
+                static_cast<const std::uint8_t*>(std::memchr(s.data() + pos, 0, searchLength - pos));
+            if (z == nullptr) {
+                pos = searchLength;
+                break;
+            }
+            pos = static_cast<std::size_t>(z - s.data());
             if (pos + 1 < searchLength && fourByte(pos)) break;
-            if (s[pos] == 0 && s[pos + 1] == 0 && s[pos + 2] == 1) break;
+            if (s[pos + 1] == 0 && s[pos + 2] == 1) break;
             ++pos;
         }
         if (pos >= searchLength) pos = len;
@@ -148,37 +156,67 @@ ClearHeader clearHeaderFor(const FrameInfo& info, std::span<const std::uint8_t> 
 
 // ---- RBSP escaping -------------------------------------------------------------------------------
 
+// Runs of non-zero bytes are copied with memchr/memcpy; the byte-wise state machine only runs
+// from a zero byte to the next non-zero one.
 std::size_t rbspEscape(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) {
-    std::size_t o = 0;
-    int zeros = 0;
-    for (std::uint8_t b : in) {
-        if (b <= 3 && zeros >= 2) {
-            out[o++] = 3;
-            zeros = 0;
+    const std::uint8_t* p = in.data();
+    const std::size_t n = in.size();
+    std::uint8_t* o = out.data();
+    std::size_t i = 0;
+    while (i < n) {
+        const auto* z = static_cast<const std::uint8_t*>(std::memchr(p + i, 0, n - i));
+        const std::size_t j = z != nullptr ? static_cast<std::size_t>(z - p) : n;
+        std::memcpy(o, p + i, j - i);
+        o += j - i;
+        i = j;
+        int zeros = 0;
+        while (i < n) {
+            const std::uint8_t b = p[i++];
+            if (b <= 3 && zeros >= 2) {
+                *o++ = 3;
+                zeros = 0;
+            }
+            *o++ = b;
+            if (b != 0) break;
+            ++zeros;
         }
-        out[o++] = b;
-        zeros = b == 0 ? zeros + 1 : 0;
     }
-    return o;
+    return static_cast<std::size_t>(o - out.data());
 }
 
 bool needsRbspUnescaping(std::span<const std::uint8_t> d) {
     // livekit-client only looks at starting positions up to size - 4.
-    for (std::size_t i = 0; i + 3 < d.size(); ++i) {
-        if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 3) return true;
+    if (d.size() < 4) return false;
+    const std::size_t last = d.size() - 4;  // highest start position checked
+    std::size_t i = 0;
+    while (i <= last) {
+        const auto* z = static_cast<const std::uint8_t*>(std::memchr(d.data() + i, 0, last + 1 - i));
+        if (z == nullptr) return false;
+        i = static_cast<std::size_t>(z - d.data());
+        if (d[i + 1] == 0 && d[i + 2] == 3) return true;
+        ++i;
     }
     return false;
 }
 
 std::size_t rbspUnescape(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) {
+    const std::uint8_t* p = in.data();
+    const std::size_t n = in.size();
     std::size_t o = 0;
-    for (std::size_t i = 0; i < in.size();) {
-        if (in.size() - i >= 3 && in[i] == 0 && in[i + 1] == 0 && in[i + 2] == 3) {
+    std::size_t i = 0;
+    while (i < n) {
+        const auto* z = static_cast<const std::uint8_t*>(std::memchr(p + i, 0, n - i));
+        const std::size_t j = z != nullptr ? static_cast<std::size_t>(z - p) : n;
+        std::memmove(out.data() + o, p + i, j - i);
+        o += j - i;
+        i = j;
+        if (i >= n) break;
+        if (n - i >= 3 && p[i + 1] == 0 && p[i + 2] == 3) {
             out[o++] = 0;
             out[o++] = 0;
             i += 3;
         } else {
-            out[o++] = in[i++];
+            out[o++] = p[i++];
         }
     }
     return o;
@@ -321,7 +359,9 @@ FrameResult FrameEncryptor::encrypt(const FrameInfo& info, std::span<const std::
     if (key == nullptr) return {FrameStatus::MissingKey, 0};
     const ClearHeader header = clearHeaderFor(info, in);
     if (header.unsupported) return {FrameStatus::Malformed, 0};
-    const std::size_t clear = std::min(header.bytes, in.size());
+    // A frame shorter than its codec's clear header is not a valid frame (livekit-client throws).
+    if (header.bytes > in.size()) return {FrameStatus::Malformed, 0};
+    const std::size_t clear = header.bytes;
     const Bytes headerIn = in.first(clear);
     const Bytes payload = in.subspan(clear);
 

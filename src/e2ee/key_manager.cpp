@@ -87,13 +87,13 @@ KeyManager::Effects KeyManager::onMembersChanged(const std::vector<KeyMember>& m
     for (const auto& m : members) {
         if (keyOf(m) != keyOf(m_self)) next[keyOf(m)] = m;
     }
-    for (const auto& [k, m] : m_members) {
-        if (!next.contains(k)) {
-            out.emplace_back(RemoteMemberGone{m});
-            std::erase_if(m_received, [&k](const auto& e) {
-                return std::get<0>(e.first) == k.first && std::get<1>(e.first) == k.second;
-            });
-        }
+    for (const auto& [gone, m] : m_members) {
+        if (next.contains(gone)) continue;
+        out.emplace_back(RemoteMemberGone{m});
+        const DeviceKey k = gone;
+        std::erase_if(m_received, [&k](const auto& e) {
+            return std::get<0>(e.first) == k.first && std::get<1>(e.first) == k.second;
+        });
     }
     m_members = std::move(next);
     if (m_active) {

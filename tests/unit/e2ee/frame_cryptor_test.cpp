@@ -270,3 +270,21 @@ TEST(FrameEncryptor, ReportsMissingKeyAndSmallBuffers) {
 
 }  // namespace
 }  // namespace mxrtc::e2ee
+
+namespace mxrtc::e2ee {
+namespace {
+// Found by fuzz_frame_trailer: livekit-client's NAL scan never reports a NAL that starts in the
+// last 3 bytes, so a slice that short is not found and the frame falls back to the VP8 rule (3 clear
+// bytes) on both sides; we must make the same choice to stay byte-compatible.
+TEST(FrameCryptor, H264SliceInTheLastThreeBytesFallsBackLikeLiveKit) {
+    const Bytes plain = hex("0000016742c01e00000168ce3c80000001658884");
+    const FrameInfo info{MediaKind::Video, VideoCodec::H264, false, 0xFFFFFFFF, 0};
+    const ClearHeader h = clearHeaderFor(info, plain);
+    EXPECT_EQ(h.bytes, 3u);
+    EXPECT_FALSE(h.naluProcessing);
+    const Bytes longer = hex("0000016742c01e00000168ce3c8000000165888400");
+    EXPECT_EQ(clearHeaderFor(info, longer).bytes, 19u);
+    EXPECT_TRUE(clearHeaderFor(info, longer).naluProcessing);
+}
+}  // namespace
+}  // namespace mxrtc::e2ee
