@@ -4,6 +4,13 @@
 function(mxrtc_module name)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.cpp)
+  if(NOT srcs)  # a module being started: headers only for now
+    add_library(mxrtc_${name} INTERFACE)
+    add_library(mxrtc::${name} ALIAS mxrtc_${name})
+    target_include_directories(mxrtc_${name} INTERFACE ${CMAKE_SOURCE_DIR}/include)
+    target_link_libraries(mxrtc_${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
   add_library(mxrtc_${name} STATIC ${srcs})
   add_library(mxrtc::${name} ALIAS mxrtc_${name})
   target_include_directories(mxrtc_${name} PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
