@@ -117,10 +117,19 @@ int runInspect(const GlobalOptions& global, const std::string& path, std::option
                               ? *dump.now
                               : std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
     const RoomId room = dump.room.value_or(RoomId("!unknown"));
+    return printRoomReport(global, room, dump.events, now, dump.problems);
+}
+
+}  // namespace
+
+int printRoomReport(const GlobalOptions& global, const RoomId& room,
+                    const std::vector<core::RoomEvent>& events, TimePoint now,
+                    std::vector<std::string> problems) {
+    using namespace mxrtc::core;
     RoomCalls calls(room);
     CallHistoryBuilder history;
-    std::vector<std::string> invalid = dump.problems;
-    for (const auto& ev : dump.events) {
+    std::vector<std::string> invalid = std::move(problems);
+    for (const auto& ev : events) {
         auto r = calls.apply(ev, std::min(ev.originServerTs, now));
         if (r.error)
             invalid.push_back(ev.eventId.str() + " from " + ev.sender.str() + ": " + r.error->message);
@@ -204,8 +213,6 @@ int runInspect(const GlobalOptions& global, const std::string& path, std::option
     }
     return 0;
 }
-
-}  // namespace
 
 void registerInspect(CLI::App& app, const GlobalOptions& global, Action& action) {
     auto* cmd =

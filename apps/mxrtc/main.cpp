@@ -11,8 +11,10 @@ int main(int argc, char** argv) {
     GlobalOptions global;
     app.add_flag("--json", global.json, "print machine-readable JSON");
     app.add_flag("-q,--quiet", global.quiet, "no progress messages");
+    app.add_option("--profile", global.profile, "directory holding the login session (env MXRTC_PROFILE)");
     Action action;
     registerInspect(app, global, action);
+    registerMatrixCommands(app, global, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -78,6 +78,12 @@ MembershipManager::MembershipManager(SessionMembershipData membership, Membershi
       m_delayedSupported(m_config.delayedEventsSupported),
       m_delay(m_config.delayedLeaveDelay) {}
 
+Duration MembershipManager::restartInterval() const {
+    // Restart well before the server would fire the leave, even when the delay is short.
+    return std::min(m_config.restartInterval,
+                    std::max(m_delay * 5 / 8, Duration{250}));  // js-sdk: 5 s for 8 s
+}
+
 std::optional<TimePoint> MembershipManager::nextWakeup() const {
     std::optional<TimePoint> earliest;
     for (const auto& [timer, at] : m_timers) {
@@ -371,7 +377,7 @@ void MembershipManager::onScheduleLeave(const RequestOutcome& o, TimePoint now, 
         m_expectedServerLeave = now + m_delay;
         resetRetries();
         if (m_status == MembershipStatus::Connected) {
-            arm(Timer::Restart, now + m_config.restartInterval);  // re-armed after a lost delay id
+            arm(Timer::Restart, now + restartInterval());  // re-armed after a lost delay id
         } else {
             sendJoin(Purpose::Join, now, out);
         }
@@ -462,7 +468,7 @@ void MembershipManager::onRestart(const RequestOutcome& o, TimePoint now, Effect
             m_probablyLeft = false;
             out.emplace_back(ProbablyLeftChanged{false});
         }
-        arm(Timer::Restart, now + m_config.restartInterval);
+        arm(Timer::Restart, now + restartInterval());
         return;
     }
     const auto& f = std::get<RequestFailure>(o);
@@ -490,7 +496,7 @@ void MembershipManager::onRestart(const RequestOutcome& o, TimePoint now, Effect
     Duration wait = m_config.networkRetryDelay;
     if (f.kind == FailureKind::RateLimited)
         wait = f.retryAfter > Duration{0} ? f.retryAfter : m_config.rateLimitFallback;
-    arm(Timer::Restart, now + std::min(wait, m_config.restartInterval));
+    arm(Timer::Restart, now + std::min(wait, restartInterval()));
 }
 
 void MembershipManager::onLeave(Purpose purpose, const RequestOutcome& o, TimePoint now, Effects& out) {

@@ -340,4 +340,8 @@ void HttpClient::closeIdle() {
     m_impl->idle.clear();
 }
 
+asio::any_io_executor HttpClient::executor() const {
+    return m_impl->executor;
+}
+
 }  // namespace mxrtc::net

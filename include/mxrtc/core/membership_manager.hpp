@@ -149,6 +149,7 @@ class MembershipManager {
     using Effects = std::vector<MembershipEffect>;
 
     RequestId nextId() { return ++m_lastRequestId; }
+    Duration restartInterval() const;
     void setStatus(MembershipStatus s, Effects& out);
     void arm(Timer t, TimePoint at);
     void disarm(Timer t);

@@ -83,6 +83,8 @@ class HttpClient {
     // Safe to call concurrently from coroutines on the same executor (single-threaded use).
     boost::asio::awaitable<HttpResult> request(HttpRequest request);
 
+    boost::asio::any_io_executor executor() const;
+
     // Closes idle connections (e.g. before shutdown).
     void closeIdle();
 

@@ -121,6 +121,17 @@ TEST(MembershipManager, RestartsTheDelayedLeaveEveryFiveSeconds) {
     EXPECT_TRUE(has<RestartDelayedEvent>(e));
 }
 
+TEST(MembershipManager, ShortDelaysAreRestartedInProportion) {
+    MembershipManagerConfig cfg;
+    cfg.delayedLeaveDelay = Duration{3000};
+    Harness h(cfg);
+    h.joinFully();
+    auto e = h.advance(Duration{0});
+    e = h.respond(only<RestartDelayedEvent>(e).id, ok());
+    EXPECT_EQ(only<ScheduleWakeup>(e).at, h.now + Duration{1875})
+        << "a 5 s interval would let a 3 s leave fire";
+}
+
 TEST(MembershipManager, RefreshesBeforeExpiryKeepingCreatedTs) {
     Harness h;
     h.joinFully();

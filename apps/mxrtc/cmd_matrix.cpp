@@ -1,0 +1,626 @@
+// Online commands: login, rooms, create-room, join-room, join-call, leave-call, sessions, history,
+// ring, wait-ring, decline. Each runs one coroutine on a fresh io_context; the session (token,
+// device) lives in the profile's SQLite store and is never printed.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "mxrtc/core/membership.hpp"
+#include "mxrtc/core/membership_wire.hpp"
+#include "mxrtc/core/notification.hpp"
+#include "mxrtc/core/ring.hpp"
+#include "mxrtc/matrix/call.hpp"
+#include "mxrtc/matrix/client.hpp"
+#include "mxrtc/matrix/store.hpp"
+
+namespace mxrtc::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+using matrix::Client;
+using matrix::MatrixError;
+
+std::string profileDir(const GlobalOptions& g) {
+    if (!g.profile.empty()) return g.profile;
+    if (const char* env = std::getenv("MXRTC_PROFILE"); env != nullptr && *env != '\0') return env;
+    const char* home = std::getenv("HOME");
+    return std::string(home != nullptr ? home : ".") + "/.local/share/mxrtc/default";
+}
+
+std::unique_ptr<matrix::Store> openStore(const GlobalOptions& g) {
+    const std::string dir = profileDir(g);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw CliError{"cannot create the profile directory " + dir + ": " + ec.message()};
+    auto store = matrix::Store::open(dir + "/session.db");
+    if (!store) throw CliError{store.error().message};
+    return std::move(store.value());
+}
+
+matrix::LoginSession requireSession(const matrix::Store& store) {
+    auto s = store.loadSession();
+    if (!s)
+        throw CliError{"not logged in: run `mxrtc login --homeserver URL --user NAME --password PASS` first"};
+    return *s;
+}
+
+void progress(const GlobalOptions& g, const std::string& text) {
+    if (!g.quiet && !g.json) std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+[[noreturn]] void fail(const std::string& what, const MatrixError& e) {
+    std::string hint;
+    if (e.kind == core::FailureKind::Network) hint = " (is the homeserver running and reachable?)";
+    if (e.unknownToken) hint = " (log in again)";
+    throw CliError{what + ": " + e.message + hint};
+}
+
+// Runs `body` to completion on a fresh io_context; CliError thrown inside propagates.
+int runAsync(std::function<asio::awaitable<int>(asio::io_context&)> body) {
+    asio::io_context io;
+    int rc = 0;
+    std::exception_ptr error;
+    asio::co_spawn(io, body(io), [&](std::exception_ptr e, int r) {
+        error = e;
+        rc = r;
+    });
+    io.run();
+    if (error) std::rethrow_exception(error);
+    return rc;
+}
+
+RoomId parseRoom(const std::string& text) {
+    if (text.size() < 2 || text.front() != '!') {
+        throw CliError{"'" + text +
+                       "' is not a room id (expected !opaque:server; join aliases with join-room first)"};
+    }
+    return RoomId(text);
+}
+
+std::string isoTime(TimePoint t) {
+    const std::time_t secs = static_cast<std::time_t>(toUnixMs(t) / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+    return buf;
+}
+
+// ---- login / rooms -------------------------------------------------------------------------------
+
+int runLogin(const GlobalOptions& g, std::string homeserver, std::string user, std::string password,
+             bool create) {
+    auto store = openStore(g);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        if (homeserver.find("://") == std::string::npos) {
+            // A server name: discover the client base URL through .well-known.
+            net::HttpClient http(io.get_executor());
+            auto wk = co_await Client::wellKnown(http, "https://" + homeserver);
+            if (auto* e = std::get_if<MatrixError>(&wk))
+                fail("cannot discover the homeserver of " + homeserver, *e);
+            const Json& j = std::get<Json>(wk);
+            homeserver = j.value("/m.homeserver/base_url"_json_pointer, std::string());
+            if (homeserver.empty())
+                throw CliError{".well-known of " + homeserver + " has no m.homeserver.base_url"};
+        }
+        Client client(io.get_executor(), homeserver);
+        progress(g, std::string(create ? "registering" : "logging in") + " at " + homeserver + " ...");
+        matrix::MxResult<matrix::LoginSession> r = MatrixError{};
+        if (create) {
+            r = co_await client.registerUser(user, password);
+        } else {
+            r = co_await client.login(user, password);
+        }
+        if (auto* e = std::get_if<MatrixError>(&r)) fail(create ? "registration failed" : "login failed", *e);
+        const auto& s = std::get<matrix::LoginSession>(r);
+        auto saved = store->saveSession(s);
+        if (!saved) throw CliError{saved.error().message};
+        if (g.json) {
+            std::cout << Json{{"user_id", s.userId.str()},
+                              {"device_id", s.deviceId.str()},
+                              {"homeserver", homeserver}}
+                             .dump()
+                      << "\n";
+        } else {
+            std::cout << "logged in as " << s.userId << " (device " << s.deviceId << ")\n";
+        }
+        co_return 0;
+    });
+}
+
+int runRooms(const GlobalOptions& g) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        auto r = co_await client.joinedRooms();
+        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot list rooms", *e);
+        const Json rooms = std::get<Json>(r).value("joined_rooms", Json::array());
+        if (g.json) {
+            std::cout << rooms.dump() << "\n";
+        } else {
+            for (const auto& room : rooms)
+                std::cout << room.get<std::string>() << "\n";
+        }
+        co_return 0;
+    });
+}
+
+int runCreateRoom(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& invites) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        Json body{{"preset", "public_chat"}, {"name", name}, {"invite", invites}};
+        // Members may write their own call-member state (power level 0), as Element Call rooms do.
+        body["power_level_content_override"] = {
+            {"events",
+             {{std::string(core::membership_wire::kCallMemberType), 0},
+              {std::string(core::notification_wire::kNotificationType), 0},
+              {std::string(core::notification_wire::kDeclineType), 0}}}};
+        auto r = co_await client.createRoom(body);
+        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot create the room", *e);
+        const auto& room = std::get<RoomId>(r);
+        if (g.json) {
+            std::cout << Json{{"room_id", room.str()}}.dump() << "\n";
+        } else {
+            std::cout << room << "\n";
+        }
+        co_return 0;
+    });
+}
+
+int runJoinRoom(const GlobalOptions& g, const std::string& room) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        auto r = co_await client.joinRoom(room);
+        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot join " + room, *e);
+        if (g.json) {
+            std::cout << Json{{"room_id", std::get<RoomId>(r).str()}}.dump() << "\n";
+        } else {
+            std::cout << std::get<RoomId>(r) << "\n";
+        }
+        co_return 0;
+    });
+}
+
+// ---- calls ---------------------------------------------------------------------------------------
+
+struct JoinCallOptions {
+    std::string room;
+    double duration = 0;  // seconds; 0 = until Ctrl-C
+    std::string focusUrl;
+    std::int64_t delayMs = 8000;
+    std::string intent;
+    bool watch = false;
+};
+
+void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
+    using K = matrix::CallUpdate::Kind;
+    static const char* names[] = {"member_joined", "member_left", "status",
+                                  "probably_left", "warning",     "gave_up"};
+    if (g.json) {
+        Json j{{"event", names[static_cast<int>(u.kind)]}, {"ts", toUnixMs(u.at)}};
+        if (!u.user.empty()) j["user_id"] = u.user;
+        if (!u.device.empty()) j["device_id"] = u.device;
+        if (!u.detail.empty()) j["detail"] = u.detail;
+        std::cout << j.dump() << std::endl;
+        return;
+    }
+    switch (u.kind) {
+        case K::MemberJoined:
+            std::cout << isoTime(u.at) << " joined " << u.user << " " << u.device
+                      << (u.detail == "self" ? " (this device)" : "") << std::endl;
+            break;
+        case K::MemberLeft:
+            std::cout << isoTime(u.at) << " left   " << u.user << " " << u.device << " (" << u.detail << ")"
+                      << std::endl;
+            break;
+        case K::Status:
+            if (!g.quiet) std::cerr << "call: " << u.detail << std::endl;
+            break;
+        case K::ProbablyLeft:
+            std::cerr << "call: "
+                      << (u.detail == "true" ? "connection lost: the server has probably removed us"
+                                             : "connection restored")
+                      << std::endl;
+            break;
+        case K::Warning:
+            if (!g.quiet) std::cerr << "warning: " << u.detail << std::endl;
+            break;
+        case K::GaveUp:
+            std::cerr << "mxrtc: " << u.detail << std::endl;
+            break;
+    }
+}
+
+int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(o.room);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        matrix::CallOptions opts;
+        opts.room = room;
+        opts.join = !o.watch;
+        opts.membership.delayedLeaveDelay = Duration{o.delayMs};
+        if (!o.intent.empty()) opts.callIntent = o.intent;
+        std::string focus = o.focusUrl;
+        if (focus.empty()) {
+            // The homeserver's advertised transports, else none (a mesh-only / watch-only client).
+            auto t = co_await client.rtcTransports();
+            if (ok(t)) {
+                for (const auto& tr : std::get<Json>(t).value("rtc_transports", Json::array())) {
+                    if (tr.value("type", std::string()) == "livekit") {
+                        opts.foci.push_back(core::Transport{"livekit", tr});
+                        break;
+                    }
+                }
+            }
+        } else {
+            Json tr{{"type", "livekit"}, {"livekit_service_url", focus}, {"livekit_alias", room.str()}};
+            opts.foci.push_back(core::Transport{"livekit", tr});
+        }
+        if (!opts.foci.empty() && !opts.foci.front().raw.contains("livekit_alias")) {
+            opts.foci.front().raw["livekit_alias"] = room.str();
+        }
+        progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
+                        session.userId.str() + " (Ctrl-C to leave)");
+        matrix::CallShell shell(client, session, opts,
+                                [&g](const matrix::CallUpdate& u) { printUpdate(g, u); });
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) {
+                progress(g, "leaving ...");
+                shell.stop();
+            }
+        });
+        asio::steady_timer deadline(io);
+        if (o.duration > 0) {
+            deadline.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000)));
+            deadline.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) shell.stop();
+            });
+        }
+        int rc = co_await shell.run();
+        signals.cancel();
+        deadline.cancel();
+        if (rc == 0) progress(g, "left the call");
+        co_return rc;
+    });
+}
+
+int runLeaveCall(const GlobalOptions& g, const std::string& roomText) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(roomText);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        const std::string key = core::sessionStateKey(session.userId, session.deviceId, "m.call", "");
+        auto r = co_await client.sendState(room, std::string(core::membership_wire::kCallMemberType), key,
+                                           core::sessionLeaveContent());
+        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot leave the call", *e);
+        if (!g.quiet && !g.json) std::cout << "left the call in " << room << "\n";
+        if (g.json) std::cout << Json{{"left", true}, {"room_id", room.str()}}.dump() << "\n";
+        co_return 0;
+    });
+}
+
+// Room report from live data: current state (sessions) and, for history, the member events of
+// the timeline (paginated backwards).
+int runReport(const GlobalOptions& g, const std::string& roomText, bool history, int maxEvents) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(roomText);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        std::vector<core::RoomEvent> events;
+        if (history) {
+            progress(g, "reading the call-member history of " + room.str() + " ...");
+            const std::string filter = Json{
+                {"types",
+                 {std::string(core::membership_wire::kCallMemberType), "org.matrix.msc4143.rtc.member",
+                  "m.room.member"}}}.dump();
+            std::string from;
+            std::vector<core::RoomEvent> backwards;
+            while (static_cast<int>(backwards.size()) < maxEvents) {
+                auto page = co_await client.roomMessages(room, from, "b", 100, filter);
+                if (auto* e = std::get_if<MatrixError>(&page))
+                    fail("cannot read the history of " + room.str(), *e);
+                const Json& j = std::get<Json>(page);
+                const Json chunk = j.value("chunk", Json::array());
+                for (const auto& ev : chunk) {
+                    Json withRoom = ev;
+                    withRoom["room_id"] = room.str();
+                    if (auto p = core::parseRoomEvent(withRoom)) backwards.push_back(std::move(p.value()));
+                }
+                const std::string end = j.value("end", std::string());
+                if (chunk.empty() || end.empty() || end == from) break;
+                from = end;
+            }
+            events.assign(backwards.rbegin(), backwards.rend());
+        } else {
+            auto state = co_await client.roomState(room);
+            if (auto* e = std::get_if<MatrixError>(&state))
+                fail("cannot read the state of " + room.str(), *e);
+            events = std::move(std::get<std::vector<core::RoomEvent>>(state));
+            std::sort(events.begin(), events.end(), [](const core::RoomEvent& a, const core::RoomEvent& b) {
+                return a.originServerTs < b.originServerTs;
+            });
+        }
+        co_return printRoomReport(g, room, events, matrix::wallClockNow(), {});
+    });
+}
+
+// ---- ringing -------------------------------------------------------------------------------------
+
+int runRing(const GlobalOptions& g, const std::string& roomText, const std::vector<std::string>& to,
+            std::int64_t lifetimeMs, const std::string& intent) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(roomText);
+    if (lifetimeMs <= 0 || lifetimeMs > 120'000) throw CliError{"--lifetime must be within 1..120000 ms"};
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        core::RtcNotification n;
+        n.senderTs = matrix::wallClockNow();
+        n.lifetime = Duration{lifetimeMs};
+        core::Mentions m;
+        for (const auto& u : to)
+            m.userIds.emplace_back(u);
+        m.room = to.empty();
+        n.mentions = m;
+        if (!intent.empty()) n.callIntent = intent;
+        // Relate to our membership event when we are in the call (what js-sdk does).
+        auto state = co_await client.roomState(room);
+        if (ok(state)) {
+            const std::string key = core::sessionStateKey(session.userId, session.deviceId, "m.call", "");
+            for (const auto& ev : std::get<std::vector<core::RoomEvent>>(state)) {
+                if (ev.stateKey && *ev.stateKey == key && !ev.content.empty()) n.relatesTo = ev.eventId;
+            }
+        }
+        auto r = co_await client.sendEvent(room, std::string(core::notification_wire::kNotificationType),
+                                           core::serializeRtcNotification(n));
+        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot ring", *e);
+        const auto id = std::get<matrix::SendResult>(r).eventId.value_or(EventId(""));
+        if (g.json) {
+            std::cout << Json{{"event_id", id.str()}, {"lifetime_ms", lifetimeMs}}.dump() << "\n";
+        } else {
+            std::cout << "ringing (" << id << ", " << lifetimeMs / 1000 << " s)\n";
+        }
+        co_return 0;
+    });
+}
+
+// Follows the room and reports incoming rings (and declines them with --decline).
+int runWaitRing(const GlobalOptions& g, const std::string& roomText, double timeoutS, bool declineIt) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(roomText);
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        core::IncomingRing ring(session.userId, session.deviceId);
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(static_cast<std::int64_t>(timeoutS * 1000));
+        const std::string filter = Json{{"room", {{"rooms", {room.str()}}, {"timeline", {{"limit", 20}}}}},
+                                        {"presence", {{"types", Json::array()}}}}
+                                       .dump();
+        // Skip history: start from now.
+        auto first = co_await client.sync("", Duration{0}, filter);
+        if (auto* e = std::get_if<MatrixError>(&first)) fail("cannot sync", *e);
+        std::string since = std::get<Json>(first).value("next_batch", std::string());
+        std::optional<TimePoint> wake;
+        bool rang = false;
+        bool stopped = false;
+        auto handle = [&](const std::vector<core::RingEffect>& effects) -> asio::awaitable<void> {
+            for (const auto& e : effects) {
+                if (const auto* s = std::get_if<core::RingStarted>(&e)) {
+                    rang = true;
+                    if (g.json) {
+                        std::cout << Json{{"event", "ringing"},
+                                          {"from", s->caller.str()},
+                                          {"notification", s->notification.str()},
+                                          {"until", toUnixMs(s->until)}}
+                                         .dump()
+                                  << std::endl;
+                    } else {
+                        std::cout << isoTime(matrix::wallClockNow()) << " ringing: " << s->caller
+                                  << " calls (" << s->notification << ")" << std::endl;
+                    }
+                } else if (const auto* s = std::get_if<core::RingStopped>(&e)) {
+                    stopped = true;
+                    if (g.json) {
+                        std::cout << Json{{"event", "ring_stopped"},
+                                          {"reason", std::string(core::toString(s->reason))}}
+                                         .dump()
+                                  << std::endl;
+                    } else {
+                        std::cout << isoTime(matrix::wallClockNow())
+                                  << " ring stopped: " << core::toString(s->reason) << std::endl;
+                    }
+                } else if (const auto* w = std::get_if<core::ScheduleWakeup>(&e)) {
+                    wake = w->at;
+                } else if (const auto* send = std::get_if<core::SendRoomEvent>(&e)) {
+                    auto r = co_await client.sendEvent(room, send->type, send->content);
+                    if (auto* err = std::get_if<MatrixError>(&r)) fail("cannot send " + send->type, *err);
+                }
+            }
+        };
+        while (!stopped && std::chrono::steady_clock::now() < until) {
+            auto left = std::chrono::duration_cast<Duration>(until - std::chrono::steady_clock::now());
+            if (wake) left = std::min(left, std::max(Duration{0}, *wake - matrix::wallClockNow()));
+            auto r = co_await client.sync(since, std::max(left, Duration{0}), filter);
+            if (auto* e = std::get_if<MatrixError>(&r)) fail("sync failed", *e);
+            const Json& body = std::get<Json>(r);
+            since = body.value("next_batch", since);
+            const TimePoint now = matrix::wallClockNow();
+            const Json events = body.value("/rooms/join"_json_pointer, Json::object())
+                                    .value(room.str(), Json::object())
+                                    .value("timeline", Json::object())
+                                    .value("events", Json::array());
+            for (const auto& raw : events) {
+                Json ev = raw;
+                ev["room_id"] = room.str();
+                auto parsed = core::parseRoomEvent(ev);
+                if (!parsed) continue;
+                if (core::isNotificationEventType(parsed->type) ||
+                    core::isLegacyNotifyEventType(parsed->type)) {
+                    co_await handle(ring.onNotification(*parsed, false, now));
+                    if (declineIt && ring.state() == core::IncomingRing::State::Ringing)
+                        co_await handle(ring.decline(now));
+                } else if (core::isDeclineEventType(parsed->type)) {
+                    co_await handle(ring.onDecline(*parsed, now));
+                }
+            }
+            if (wake && matrix::wallClockNow() >= *wake) {
+                wake.reset();
+                co_await handle(ring.onWakeup(matrix::wallClockNow()));
+            }
+        }
+        if (!rang) {
+            if (!g.json) std::cerr << "mxrtc: no ring within " << timeoutS << " s" << std::endl;
+            co_return 2;
+        }
+        co_return 0;
+    });
+}
+
+}  // namespace
+
+void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& action) {
+    {
+        auto* cmd =
+            app.add_subcommand("login", "Log in (or --register) and remember the session in the profile");
+        auto hs = std::make_shared<std::string>();
+        auto user = std::make_shared<std::string>();
+        auto password = std::make_shared<std::string>();
+        auto reg = std::make_shared<bool>(false);
+        cmd->add_option("--homeserver", *hs, "base URL (http://127.0.0.1:8008) or server name (.well-known)")
+            ->required();
+        cmd->add_option("--user", *user, "user name or full user id")->required();
+        cmd->add_option("--password", *password, "password (or env MXRTC_PASSWORD)")
+            ->envname("MXRTC_PASSWORD")
+            ->required();
+        cmd->add_flag("--register", *reg, "create the account first (servers with open registration)");
+        cmd->callback([&global, &action, hs, user, password, reg] {
+            action = [&global, hs, user, password, reg] {
+                return runLogin(global, *hs, *user, *password, *reg);
+            };
+        });
+    }
+    {
+        auto* cmd = app.add_subcommand("rooms", "List joined rooms");
+        cmd->callback([&global, &action] { action = [&global] { return runRooms(global); }; });
+    }
+    {
+        auto* cmd = app.add_subcommand("create-room", "Create a public room where members may join calls");
+        auto name = std::make_shared<std::string>("mxrtc call");
+        auto invites = std::make_shared<std::vector<std::string>>();
+        cmd->add_option("--name", *name, "room name");
+        cmd->add_option("--invite", *invites, "users to invite");
+        cmd->callback([&global, &action, name, invites] {
+            action = [&global, name, invites] { return runCreateRoom(global, *name, *invites); };
+        });
+    }
+    {
+        auto* cmd = app.add_subcommand("join-room", "Join a room by id or alias");
+        auto room = std::make_shared<std::string>();
+        cmd->add_option("room", *room, "room id or alias")->required();
+        cmd->callback(
+            [&global, &action, room] { action = [&global, room] { return runJoinRoom(global, *room); }; });
+    }
+    {
+        auto* cmd =
+            app.add_subcommand("join-call", "Join the room's call and print members joining and leaving");
+        auto o = std::make_shared<JoinCallOptions>();
+        cmd->add_option("room", o->room, "room id")->required();
+        cmd->add_option("--duration", o->duration, "leave after this many seconds (default: until Ctrl-C)");
+        cmd->add_option("--focus", o->focusUrl,
+                        "LiveKit service URL to advertise (default: the homeserver's)");
+        cmd->add_option("--delayed-leave-ms", o->delayMs,
+                        "delay of the server-side leave if we vanish (MSC4140)");
+        cmd->add_option("--intent", o->intent, "m.call.intent (audio|video)");
+        cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
+        cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
+    }
+    {
+        auto* cmd = app.add_subcommand("leave-call", "Remove this device's membership from the room's call");
+        auto room = std::make_shared<std::string>();
+        cmd->add_option("room", *room, "room id")->required();
+        cmd->callback(
+            [&global, &action, room] { action = [&global, room] { return runLeaveCall(global, *room); }; });
+    }
+    {
+        auto* cmd = app.add_subcommand("sessions", "Show the room's current calls, members and focus");
+        auto room = std::make_shared<std::string>();
+        cmd->add_option("room", *room, "room id")->required();
+        cmd->callback([&global, &action, room] {
+            action = [&global, room] { return runReport(global, *room, false, 0); };
+        });
+    }
+    {
+        auto* cmd = app.add_subcommand("history", "Show the room's call history from its member events");
+        auto room = std::make_shared<std::string>();
+        auto max = std::make_shared<int>(5000);
+        cmd->add_option("room", *room, "room id")->required();
+        cmd->add_option("--max-events", *max, "read at most this many member events");
+        cmd->callback([&global, &action, room, max] {
+            action = [&global, room, max] { return runReport(global, *room, true, *max); };
+        });
+    }
+    {
+        auto* cmd = app.add_subcommand("ring", "Ring the room's members (MSC4075 rtc.notification)");
+        auto room = std::make_shared<std::string>();
+        auto to = std::make_shared<std::vector<std::string>>();
+        auto lifetime = std::make_shared<std::int64_t>(30'000);
+        auto intent = std::make_shared<std::string>("audio");
+        cmd->add_option("room", *room, "room id")->required();
+        cmd->add_option("--to", *to, "users to ring (default: @room)");
+        cmd->add_option("--lifetime", *lifetime, "ring for this many ms (max 120000)");
+        cmd->add_option("--intent", *intent, "audio|video");
+        cmd->callback([&global, &action, room, to, lifetime, intent] {
+            action = [&global, room, to, lifetime, intent] {
+                return runRing(global, *room, *to, *lifetime, *intent);
+            };
+        });
+    }
+    for (bool declineIt : {false, true}) {
+        auto* cmd =
+            declineIt
+                ? app.add_subcommand("decline", "Wait for a ring in the room and decline it (MSC4310)")
+                : app.add_subcommand("wait-ring", "Wait for a ring in the room and report it until it stops");
+        auto room = std::make_shared<std::string>();
+        auto timeout = std::make_shared<double>(60);
+        cmd->add_option("room", *room, "room id")->required();
+        cmd->add_option("--timeout", *timeout, "give up after this many seconds");
+        cmd->callback([&global, &action, room, timeout, declineIt] {
+            action = [&global, room, timeout, declineIt] {
+                return runWaitRing(global, *room, *timeout, declineIt);
+            };
+        });
+    }
+}
+
+}  // namespace mxrtc::cli

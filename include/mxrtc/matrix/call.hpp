@@ -1,0 +1,88 @@
+// The call shell: runs core::RoomCalls (who is in the call) and core::MembershipManager (our own
+// membership) with real time and real HTTP. Everything it decides comes from core; this file only
+// performs effects, arms one timer and feeds /sync into the session model.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mxrtc/core/membership_manager.hpp"
+#include "mxrtc/core/session.hpp"
+#include "mxrtc/matrix/client.hpp"
+
+namespace mxrtc::matrix {
+
+struct CallOptions {
+    RoomId room;
+    std::string application{"m.call"};
+    std::string callId;  // "" = the room call
+    std::vector<core::Transport> foci;
+    std::optional<std::string> callIntent;
+    core::MembershipManagerConfig membership;
+    Duration syncTimeout{10'000};
+    bool join = true;  // false: only watch the call
+};
+
+struct CallUpdate {
+    enum class Kind { MemberJoined, MemberLeft, Status, ProbablyLeft, Warning, GaveUp };
+    Kind kind;
+    std::string user;
+    std::string device;
+    std::string detail;  // leave reason, status name, warning text
+    TimePoint at{};
+};
+
+class CallShell {
+  public:
+    using Listener = std::function<void(const CallUpdate&)>;
+
+    CallShell(Client& client, LoginSession self, CallOptions options, Listener listener);
+    ~CallShell();
+
+    // Joins (unless options.join is false), follows the call until stop(), then leaves cleanly.
+    // Returns 0 on a clean run, 1 if the membership manager gave up or the session was lost.
+    boost::asio::awaitable<int> run();
+    // Ask run() to leave and return (safe to call from a signal handler's posted handler).
+    void stop();
+
+    const core::RoomCalls& calls() const { return m_calls; }
+    core::MembershipStatus status() const { return m_manager.status(); }
+
+  private:
+    using Effects = std::vector<core::MembershipEffect>;
+
+    void execute(Effects effects);
+    void notify(CallUpdate u) {
+        if (m_listener) m_listener(u);
+    }
+    void rearm();
+    void applyEvents(const nlohmann::json& events);
+    void handleChanges(const std::vector<core::SessionChange>& changes);
+    boost::asio::awaitable<void> timerLoop();
+    boost::asio::awaitable<void> syncLoop();
+    boost::asio::awaitable<void> perform(core::MembershipEffect effect);
+
+    Client& m_client;
+    LoginSession m_self;
+    CallOptions m_options;
+    Listener m_listener;
+    core::RoomCalls m_calls;
+    core::MembershipManager m_manager;
+    SlotId m_slot;
+    std::string m_syncToken;
+    boost::asio::steady_timer m_timer;
+    boost::asio::steady_timer m_stopSignal;
+    bool m_stopping = false;
+    bool m_failed = false;
+    bool m_ownSeen = false;
+    std::shared_ptr<bool> m_alive;
+};
+
+// Now as the core sees it (Unix ms).
+TimePoint wallClockNow();
+
+}  // namespace mxrtc::matrix

@@ -1,0 +1,292 @@
+#include "mxrtc/matrix/call.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace mxrtc::matrix {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+using namespace core;
+
+TimePoint wallClockNow() {
+    return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+namespace {
+
+SessionMembershipData ownMembership(const LoginSession& self, const CallOptions& o) {
+    SessionMembershipData d;
+    d.user = self.userId;
+    d.device = self.deviceId;
+    d.application = o.application;
+    d.callId = o.callId;
+    d.fociPreferred = o.foci;
+    d.callIntent = o.callIntent;
+    return d;
+}
+
+template <typename T>
+RequestOutcome toOutcome(const MxResult<T>& r, std::optional<DelayId> delayId = std::nullopt) {
+    if (const auto* e = std::get_if<MatrixError>(&r)) return e->toFailure();
+    RequestSucceeded s;
+    s.delayId = std::move(delayId);
+    return s;
+}
+
+}  // namespace
+
+CallShell::CallShell(Client& client, LoginSession self, CallOptions options, Listener listener)
+    : m_client(client),
+      m_self(std::move(self)),
+      m_options(std::move(options)),
+      m_listener(std::move(listener)),
+      m_calls(m_options.room),
+      m_manager(ownMembership(m_self, m_options), m_options.membership),
+      m_slot(slotIdFor(m_options.application, m_options.callId)),
+      m_timer(client.http().executor()),
+      m_stopSignal(client.http().executor()),
+      m_alive(std::make_shared<bool>(true)) {
+    m_timer.expires_at(std::chrono::steady_clock::time_point::max());
+    m_stopSignal.expires_at(std::chrono::steady_clock::time_point::max());
+}
+
+CallShell::~CallShell() {
+    *m_alive = false;
+}
+
+void CallShell::stop() {
+    if (m_stopping) return;
+    m_stopping = true;
+    execute(m_manager.leave(wallClockNow()));
+    if (m_manager.status() == MembershipStatus::Disconnected ||
+        m_manager.status() == MembershipStatus::Error) {
+        m_stopSignal.cancel();
+    }
+}
+
+void CallShell::rearm() {
+    std::optional<TimePoint> at = m_manager.nextWakeup();
+    if (auto e = m_calls.nextExpiry(); e && (!at || *e < *at)) at = e;
+    if (!at) {
+        m_timer.expires_at(std::chrono::steady_clock::time_point::max());
+    } else {
+        const auto delta = *at - wallClockNow();
+        m_timer.expires_after(delta > Duration{0} ? delta : Duration{0});
+    }
+}
+
+void CallShell::execute(Effects effects) {
+    for (auto& effect : effects) {
+        if (std::holds_alternative<ScheduleWakeup>(effect)) continue;  // rearm() below covers it
+        if (const auto* s = std::get_if<StatusChanged>(&effect)) {
+            notify({CallUpdate::Kind::Status, m_self.userId.str(), m_self.deviceId.str(),
+                    std::string(toString(s->status)), wallClockNow()});
+            if (m_stopping &&
+                (s->status == MembershipStatus::Disconnected || s->status == MembershipStatus::Error)) {
+                m_stopSignal.cancel();
+            }
+            continue;
+        }
+        if (const auto* p = std::get_if<ProbablyLeftChanged>(&effect)) {
+            notify({CallUpdate::Kind::ProbablyLeft, m_self.userId.str(), m_self.deviceId.str(),
+                    p->probablyLeft ? "true" : "false", wallClockNow()});
+            continue;
+        }
+        if (const auto* d = std::get_if<DelayedLeaveUnavailable>(&effect)) {
+            notify({CallUpdate::Kind::Warning, m_self.userId.str(), m_self.deviceId.str(),
+                    "homeserver has no usable delayed events (" + std::string(toString(d->cause)) +
+                        "): a crash would leave a stale membership until it expires",
+                    wallClockNow()});
+            continue;
+        }
+        if (const auto* g = std::get_if<GaveUp>(&effect)) {
+            m_failed = true;
+            notify({CallUpdate::Kind::GaveUp, m_self.userId.str(), m_self.deviceId.str(), g->reason,
+                    wallClockNow()});
+            if (!m_stopping) {
+                m_stopping = true;
+                m_stopSignal.cancel();
+            }
+            continue;
+        }
+        asio::co_spawn(m_client.http().executor(), perform(std::move(effect)), asio::detached);
+    }
+    rearm();
+}
+
+asio::awaitable<void> CallShell::perform(MembershipEffect effect) {
+    auto alive = m_alive;
+    RequestId id = 0;
+    RequestOutcome outcome = RequestSucceeded{};
+    const RoomId& room = m_options.room;
+    if (auto* s = std::get_if<SendDelayedStateEvent>(&effect)) {
+        id = s->id;
+        auto r = co_await m_client.sendState(room, s->type, s->stateKey, s->content, s->delay);
+        outcome = toOutcome(r, ok(r) ? std::get<SendResult>(r).delayId : std::nullopt);
+    } else if (auto* s = std::get_if<SendStateEvent>(&effect)) {
+        id = s->id;
+        auto r = co_await m_client.sendState(room, s->type, s->stateKey, s->content);
+        outcome = toOutcome(r);
+    } else if (auto* s = std::get_if<RestartDelayedEvent>(&effect)) {
+        id = s->id;
+        outcome = toOutcome(co_await m_client.delayedEvent(s->delayId, DelayedAction::Restart, s->timeout));
+    } else if (auto* s = std::get_if<SendDelayedEventNow>(&effect)) {
+        id = s->id;
+        outcome = toOutcome(co_await m_client.delayedEvent(s->delayId, DelayedAction::Send, Duration{5000}));
+    } else if (auto* s = std::get_if<CancelDelayedEvent>(&effect)) {
+        id = s->id;
+        outcome =
+            toOutcome(co_await m_client.delayedEvent(s->delayId, DelayedAction::Cancel, Duration{5000}));
+    } else {
+        co_return;
+    }
+    if (!*alive) co_return;
+    if (const auto* f = std::get_if<RequestFailure>(&outcome); f && f->kind != FailureKind::NotFound) {
+        notify({CallUpdate::Kind::Warning, m_self.userId.str(), m_self.deviceId.str(),
+                "request failed: " + std::string(toString(f->kind)) +
+                    (f->errcode.empty() ? "" : " " + f->errcode),
+                wallClockNow()});
+    }
+    execute(m_manager.onResponse(id, outcome, wallClockNow()));
+}
+
+void CallShell::handleChanges(const std::vector<SessionChange>& changes) {
+    for (const auto& c : changes) {
+        if (const auto* j = std::get_if<MemberJoined>(&c)) {
+            if (j->slot != m_slot) continue;
+            const bool self = j->member->user == m_self.userId && j->member->device == m_self.deviceId;
+            if (self) {
+                m_ownSeen = true;
+                execute(m_manager.onOwnMembershipSeen(j->member->createdTs, wallClockNow()));
+            }
+            notify({CallUpdate::Kind::MemberJoined, j->member->user.str(), j->member->device.str(),
+                    self ? "self" : "", j->member->createdTs});
+        } else if (const auto* u = std::get_if<MemberUpdated>(&c)) {
+            if (u->slot == m_slot && u->member->user == m_self.userId &&
+                u->member->device == m_self.deviceId) {
+                execute(m_manager.onOwnMembershipSeen(u->member->createdTs, wallClockNow()));
+            }
+        } else if (const auto* l = std::get_if<MemberLeft>(&c)) {
+            if (l->slot != m_slot) continue;
+            const bool self = l->member->user == m_self.userId && l->member->device == m_self.deviceId;
+            notify({CallUpdate::Kind::MemberLeft, l->member->user.str(), l->member->device.str(),
+                    std::string(toString(l->reason)), wallClockNow()});
+            if (self && m_ownSeen && !m_stopping) execute(m_manager.onOwnMembershipMissing(wallClockNow()));
+        }
+    }
+}
+
+void CallShell::applyEvents(const Json& events) {
+    if (!events.is_array()) return;
+    for (const auto& raw : events) {
+        Json ev = raw;
+        ev["room_id"] = m_options.room.str();
+        auto parsed = parseRoomEvent(ev);
+        if (!parsed) continue;
+        auto result = m_calls.apply(*parsed, wallClockNow());
+        if (result.error) {
+            notify({CallUpdate::Kind::Warning, parsed->sender.str(), "",
+                    "ignored an invalid member event: " + result.error->message, wallClockNow()});
+        }
+        handleChanges(result.changes);
+    }
+}
+
+asio::awaitable<void> CallShell::timerLoop() {
+    auto alive = m_alive;
+    while (*alive) {
+        auto [ec] = co_await m_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!*alive) co_return;
+        if (ec == asio::error::operation_aborted) {
+            if (m_timer.expiry() == std::chrono::steady_clock::time_point::min()) co_return;
+            continue;  // re-armed
+        }
+        const TimePoint now = wallClockNow();
+        handleChanges(m_calls.expire(now));
+        execute(m_manager.onWakeup(now));
+    }
+}
+
+asio::awaitable<void> CallShell::syncLoop() {
+    auto alive = m_alive;
+    const std::string filter = Json{{"room",
+                                     {{"rooms", {m_options.room.str()}},
+                                      {"timeline", {{"limit", 100}}},
+                                      {"state", {{"lazy_load_members", true}}},
+                                      {"ephemeral", {{"types", Json::array()}}},
+                                      {"account_data", {{"types", Json::array()}}}}},
+                                    {"presence", {{"types", Json::array()}}},
+                                    {"account_data", {{"types", Json::array()}}}}
+                                   .dump();
+    Duration backoff{1000};
+    while (*alive) {
+        auto r = co_await m_client.sync(m_syncToken,
+                                        m_syncToken.empty() ? Duration{0} : m_options.syncTimeout, filter);
+        if (!*alive) co_return;
+        if (auto* e = std::get_if<MatrixError>(&r)) {
+            if (m_stopping) co_return;  // the sync was cancelled because we are leaving
+            if (e->unknownToken) {
+                m_failed = true;
+                notify({CallUpdate::Kind::GaveUp, m_self.userId.str(), m_self.deviceId.str(),
+                        "the access token is no longer valid: log in again", wallClockNow()});
+                m_stopping = true;
+                m_stopSignal.cancel();
+                co_return;
+            }
+            notify({CallUpdate::Kind::Warning, "", "",
+                    "sync failed (" + e->message + "), retrying in " +
+                        std::to_string(backoff.count() / 1000) + " s",
+                    wallClockNow()});
+            asio::steady_timer wait(m_client.http().executor(),
+                                    e->retryAfter > Duration{0} ? e->retryAfter : backoff);
+            co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+            backoff = std::min(backoff * 2, Duration{30'000});
+            continue;
+        }
+        backoff = Duration{1000};
+        const Json& body = std::get<Json>(r);
+        m_syncToken = body.value("next_batch", m_syncToken);
+        const Json* room = nullptr;
+        if (auto rooms = body.find("rooms"); rooms != body.end()) {
+            if (auto join = rooms->find("join"); join != rooms->end()) {
+                if (auto it = join->find(m_options.room.str()); it != join->end()) room = &*it;
+            }
+        }
+        if (room != nullptr) {
+            if (auto st = room->find("state"); st != room->end())
+                applyEvents(st->value("events", Json::array()));
+            if (auto tl = room->find("timeline"); tl != room->end())
+                applyEvents(tl->value("events", Json::array()));
+        }
+    }
+}
+
+asio::awaitable<int> CallShell::run() {
+    using namespace asio::experimental::awaitable_operators;
+    auto alive = m_alive;
+    // Current state first, so joiners see who is there before anything else happens.
+    auto state = co_await m_client.roomState(m_options.room);
+    if (auto* e = std::get_if<MatrixError>(&state)) {
+        notify(
+            {CallUpdate::Kind::GaveUp, "", "", "cannot read the room state: " + e->message, wallClockNow()});
+        co_return 1;
+    }
+    const TimePoint now = wallClockNow();
+    for (const auto& ev : std::get<std::vector<RoomEvent>>(state))
+        handleChanges(m_calls.apply(ev, now).changes);
+    if (m_options.join) execute(m_manager.join(wallClockNow()));
+
+    auto executor = m_client.http().executor();
+    asio::co_spawn(executor, timerLoop(), asio::detached);
+    co_await (syncLoop() || m_stopSignal.async_wait(asio::as_tuple(asio::use_awaitable)));
+    // Let the leave requests finish (stop() only signals once we are disconnected or failed).
+    m_timer.expires_at(std::chrono::steady_clock::time_point::min());
+    m_timer.cancel();
+    co_return m_failed ? 1 : 0;
+}
+
+}  // namespace mxrtc::matrix
