@@ -1,0 +1,219 @@
+// The `mxrtc` CLI against a real Synapse (CTest fixture): calls, leaves, crash recovery through
+// the delayed leave (MSC4140), call history, ringing, and clear errors.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/process.hpp"
+#include "support/subprocess.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono;
+using mxrtc::test::BackgroundProcess;
+
+std::map<std::string, std::string> synapseEnv() {
+    std::map<std::string, std::string> env;
+    std::ifstream in(MXRTC_SYNAPSE_ENV_FILE);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return env;
+}
+
+struct Cli {
+    int rc;
+    std::string out;
+    std::string err;
+};
+
+class SynapseCall : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        env = synapseEnv();
+        if (env.find("MXRTC_SYNAPSE_URL") == env.end()) GTEST_SKIP() << "no Synapse (fixture skipped)";
+        url = env["MXRTC_SYNAPSE_URL"];
+        server = env["MXRTC_SYNAPSE_SERVER_NAME"];
+        static std::atomic<int> counter{0};
+        const std::string tag = std::to_string(::getpid()) + "x" + std::to_string(++counter);
+        dir = std::filesystem::temp_directory_path() / ("mxrtc-call-" + tag);
+        std::filesystem::create_directories(dir);
+        alice = "alice" + tag;
+        bob = "bob" + tag;
+        ASSERT_EQ(cli("a", "login --register --homeserver " + url + " --user " + alice + " --password pw").rc,
+                  0);
+        ASSERT_EQ(cli("b", "login --register --homeserver " + url + " --user " + bob + " --password pw").rc,
+                  0);
+        auto created = cli("a", "--json create-room --invite @" + bob + ":" + server);
+        ASSERT_EQ(created.rc, 0) << created.err;
+        room = Json::parse(created.out)["room_id"].get<std::string>();
+        ASSERT_EQ(cli("b", "join-room '" + room + "'").rc, 0);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+
+    std::string profile(const std::string& who) const { return (dir / who).string(); }
+    std::string command(const std::string& who, const std::string& args) const {
+        return std::string(MXRTC_CLI_PATH) + " --profile '" + profile(who) + "' " + args;
+    }
+    Cli cli(const std::string& who, const std::string& args) {
+        auto r = mxrtc::test::runWithInput("timeout 60 " + command(who, args), "");
+        return {r.exitCode, r.out, r.err};
+    }
+    std::unique_ptr<BackgroundProcess> start(const std::string& who, const std::string& args) {
+        static std::atomic<int> n{0};
+        return std::make_unique<BackgroundProcess>(command(who, args), dir / (who + std::to_string(++n)));
+    }
+    static std::function<bool(const std::string&)> event(const std::string& kind, const std::string& user) {
+        return [kind, user](const std::string& line) {
+            auto j = Json::parse(line, nullptr, false);
+            return j.is_object() && j.value("event", "") == kind &&
+                   j.value("user_id", "").rfind("@" + user + ":", 0) == 0;
+        };
+    }
+
+    std::map<std::string, std::string> env;
+    std::string url, server, room, alice, bob;
+    std::filesystem::path dir;
+};
+
+TEST_F(SynapseCall, TwoMembersSeeEachOtherAndTheLeave) {
+    auto a = start("a", "--json join-call '" + room + "' --duration 30");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", alice), seconds(15)).empty()) << a->err();
+    auto b = start("b", "--json join-call '" + room + "' --duration 30");
+    const auto bJoinedLine = b->waitForLine(event("member_joined", bob), seconds(15));
+    ASSERT_FALSE(bJoinedLine.empty()) << b->err();
+    const auto bJoinedSeen = steady_clock::now();
+    // Each sees the other: B got A from the room state, A gets B from /sync.
+    EXPECT_FALSE(b->waitForLine(event("member_joined", alice), seconds(2)).empty());
+    EXPECT_FALSE(a->waitForLine(event("member_joined", bob), seconds(2)).empty())
+        << "A did not see B within 2 s of B's membership";
+    const auto seenBy = duration_cast<milliseconds>(steady_clock::now() - bJoinedSeen).count();
+    RecordProperty("a_sees_b_ms_after_b_sees_itself", std::to_string(seenBy));
+
+    b->signal(SIGINT);  // Ctrl-C: leave cleanly
+    EXPECT_EQ(b->wait(seconds(10)), 0) << b->err();
+    const auto left = a->waitForLine(event("member_left", bob), seconds(3));
+    ASSERT_FALSE(left.empty()) << "A did not see B leave";
+    EXPECT_EQ(Json::parse(left)["detail"], "left");
+    a->signal(SIGTERM);
+    EXPECT_EQ(a->wait(seconds(10)), 0) << a->err();
+
+    // History: both devices' sessions, with durations.
+    auto h = cli("a", "--json history '" + room + "'");
+    ASSERT_EQ(h.rc, 0) << h.err;
+    auto report = Json::parse(h.out);
+    ASSERT_EQ(report["history"].size(), 1u) << h.out;
+    const auto& call = report["history"][0];
+    EXPECT_EQ(call["participants"].size(), 2u);
+    ASSERT_EQ(call["devices"].size(), 2u);
+    for (const auto& d : call["devices"]) {
+        EXPECT_FALSE(d["end"].is_null()) << "both sessions have ended";
+        EXPECT_GT(d["end"].get<std::int64_t>(), d["start"].get<std::int64_t>());
+    }
+    EXPECT_GT(call["duration_ms"].get<std::int64_t>(), 0);
+    EXPECT_TRUE(report["sessions"].empty()) << "nobody is in the call any more";
+}
+
+TEST_F(SynapseCall, CrashedClientIsRemovedByItsDelayedLeave) {
+    auto a = start("a", "--json join-call '" + room + "' --duration 40");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", alice), seconds(15)).empty()) << a->err();
+    constexpr int kDelayMs = 4000;
+    auto b = start("b", "--json join-call '" + room + "' --delayed-leave-ms " + std::to_string(kDelayMs));
+    ASSERT_FALSE(a->waitForLine(event("member_joined", bob), seconds(15)).empty()) << b->err();
+    std::this_thread::sleep_for(seconds(2));  // a couple of restarts
+    b->signal(SIGKILL);
+    const auto killedAt = steady_clock::now();
+    const auto left = a->waitForLine(event("member_left", bob), milliseconds(kDelayMs + 2000));
+    const auto ms = duration_cast<milliseconds>(steady_clock::now() - killedAt).count();
+    ASSERT_FALSE(left.empty()) << "the delayed leave did not fire within delay + 2 s";
+    RecordProperty("kill9_to_leave_seen_ms", std::to_string(ms));
+    std::cerr << "kill -9 -> leave seen after " << ms << " ms (delay " << kDelayMs << " ms)\n";
+}
+
+TEST_F(SynapseCall, LeaveCallRemovesAStaleMembershipAtOnce) {
+    auto a = start("a", "--json join-call '" + room + "' --duration 40");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", alice), seconds(15)).empty()) << a->err();
+    auto b = start("b", "--json join-call '" + room + "' --delayed-leave-ms 60000");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", bob), seconds(15)).empty()) << b->err();
+    b->signal(SIGKILL);
+    auto r = cli("b", "leave-call '" + room + "'");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_FALSE(a->waitForLine(event("member_left", bob), seconds(3)).empty())
+        << "leave-call must not wait for the 60 s delayed leave";
+}
+
+TEST_F(SynapseCall, SessionsListsTheMembersAndFocus) {
+    auto a = start("a", "--json join-call '" + room + "' --duration 30 --focus https://sfu.example.org/jwt");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", alice), seconds(15)).empty()) << a->err();
+    auto s = cli("b", "--json sessions '" + room + "'");
+    ASSERT_EQ(s.rc, 0) << s.err;
+    auto report = Json::parse(s.out);
+    ASSERT_EQ(report["sessions"].size(), 1u) << s.out;
+    EXPECT_EQ(report["sessions"][0]["slot_id"], "m.call#ROOM");
+    EXPECT_EQ(report["sessions"][0]["focus"]["livekit_service_url"], "https://sfu.example.org/jwt");
+    ASSERT_EQ(report["sessions"][0]["members"].size(), 1u);
+}
+
+TEST_F(SynapseCall, RingIsSeenAndStopsAfterItsLifetime) {
+    auto b = start("b", "--json wait-ring '" + room + "' --timeout 30");
+    std::this_thread::sleep_for(milliseconds(1500));  // b's initial sync
+    auto r = cli("a", "--json ring '" + room + "' --to @" + bob + ":" + server + " --lifetime 3000");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const auto sent = steady_clock::now();
+    auto isEvent = [](const std::string& kind) {
+        return [kind](const std::string& line) {
+            auto j = Json::parse(line, nullptr, false);
+            return j.is_object() && j.value("event", "") == kind;
+        };
+    };
+    const auto ringing = b->waitForLine(isEvent("ringing"), seconds(5));
+    ASSERT_FALSE(ringing.empty()) << b->err();
+    EXPECT_EQ(Json::parse(ringing)["from"].get<std::string>().rfind("@" + alice + ":", 0), 0u);
+    const auto stopped = b->waitForLine(isEvent("ring_stopped"), seconds(8));
+    ASSERT_FALSE(stopped.empty()) << b->err();
+    EXPECT_EQ(Json::parse(stopped)["reason"], "timed_out");
+    EXPECT_GE(duration_cast<milliseconds>(steady_clock::now() - sent).count(), 2000)
+        << "stopped long before 3 s";
+    EXPECT_EQ(b->wait(seconds(5)), 0);
+}
+
+TEST_F(SynapseCall, BadInputGivesOneLineErrors) {
+    auto badRoom = cli("a", "-q join-call not-a-room");
+    EXPECT_EQ(badRoom.rc, 1);
+    EXPECT_NE(badRoom.err.find("is not a room id"), std::string::npos) << badRoom.err;
+
+    auto unknownRoom = cli("a", "-q sessions '!doesnotexist:" + server + "'");
+    EXPECT_EQ(unknownRoom.rc, 1);
+    EXPECT_NE(unknownRoom.err.find("M_FORBIDDEN"), std::string::npos) << unknownRoom.err;
+
+    auto wrongPassword = cli("c", "-q login --homeserver " + url + " --user " + alice + " --password wrong");
+    EXPECT_EQ(wrongPassword.rc, 1);
+    EXPECT_NE(wrongPassword.err.find("login failed: HTTP 403 M_FORBIDDEN"), std::string::npos)
+        << wrongPassword.err;
+
+    auto notLoggedIn = cli("nobody", "rooms");
+    EXPECT_EQ(notLoggedIn.rc, 1);
+    EXPECT_NE(notLoggedIn.err.find("not logged in"), std::string::npos);
+
+    auto down = cli("c", "-q login --homeserver http://127.0.0.1:9 --user x --password y");
+    EXPECT_EQ(down.rc, 1);
+    EXPECT_NE(down.err.find("is the homeserver running"), std::string::npos) << down.err;
+    for (const auto* r : {&badRoom, &unknownRoom, &wrongPassword, &down}) {
+        EXPECT_EQ(std::count(r->err.begin(), r->err.end(), '\n'), r->err.empty() ? 0 : 1) << r->err;
+        EXPECT_EQ(r->err.find("access_token"), std::string::npos);
+    }
+}
+
+}  // namespace
