@@ -33,7 +33,7 @@ if [[ "${MXRTC_SKIP_FUZZ:-0}" != 1 ]]; then
 fi
 
 stage "full suite (unit + integration + interop)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON >/dev/null
 ninja -C build
 stage "ctest"
 ctest --test-dir build --output-on-failure -j"$jobs"
