@@ -279,6 +279,22 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
             Json tr{{"type", "livekit"}, {"livekit_service_url", focus}, {"livekit_alias", room.str()}};
             opts.foci.push_back(core::Transport{"livekit", tr});
         }
+        if (opts.foci.empty() && focus.empty()) {
+            // Older servers: the rtc_foci advertised in .well-known/matrix/client.
+            auto wk = co_await Client::wellKnown(client.http(), session.homeserver);
+            if (ok(wk)) {
+                for (const auto& tr :
+                     std::get<Json>(wk).value("org.matrix.msc4143.rtc_foci", Json::array())) {
+                    if (tr.is_object() && tr.value("type", std::string()) == "livekit") {
+                        opts.foci.push_back(core::Transport{"livekit", tr});
+                        break;
+                    }
+                }
+            }
+        }
+        const std::string syncKey = "sync_token:" + room.str();
+        opts.initialSyncToken = store->get(syncKey).value_or("");
+        opts.onSyncToken = [&store, syncKey](const std::string& token) { (void)store->put(syncKey, token); };
         if (!opts.foci.empty() && !opts.foci.front().raw.contains("livekit_alias")) {
             opts.foci.front().raw["livekit_alias"] = room.str();
         }

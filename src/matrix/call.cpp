@@ -47,6 +47,7 @@ CallShell::CallShell(Client& client, LoginSession self, CallOptions options, Lis
       m_calls(m_options.room),
       m_manager(ownMembership(m_self, m_options), m_options.membership),
       m_slot(slotIdFor(m_options.application, m_options.callId)),
+      m_syncToken(m_options.initialSyncToken),
       m_timer(client.http().executor()),
       m_stopSignal(client.http().executor()),
       m_alive(std::make_shared<bool>(true)) {
@@ -249,7 +250,9 @@ asio::awaitable<void> CallShell::syncLoop() {
         }
         backoff = Duration{1000};
         const Json& body = std::get<Json>(r);
-        m_syncToken = body.value("next_batch", m_syncToken);
+        const std::string next = body.value("next_batch", m_syncToken);
+        if (next != m_syncToken && m_options.onSyncToken) m_options.onSyncToken(next);
+        m_syncToken = next;
         const Json* room = nullptr;
         if (auto rooms = body.find("rooms"); rooms != body.end()) {
             if (auto join = rooms->find("join"); join != rooms->end()) {

@@ -217,3 +217,21 @@ TEST_F(SynapseCall, BadInputGivesOneLineErrors) {
 }
 
 }  // namespace
+
+namespace {
+TEST_F(SynapseCall, DeclineStopsTheRingOnThisDevice) {
+    auto b = start("b", "--json decline '" + room + "' --timeout 30");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto r = cli("a", "--json ring '" + room + "' --lifetime 20000");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const auto stopped = b->waitForLine(
+        [](const std::string& line) {
+            auto j = Json::parse(line, nullptr, false);
+            return j.is_object() && j.value("event", "") == "ring_stopped";
+        },
+        std::chrono::seconds(8));
+    ASSERT_FALSE(stopped.empty()) << b->out() << b->err();
+    EXPECT_EQ(Json::parse(stopped)["reason"], "declined");
+    EXPECT_EQ(b->wait(std::chrono::seconds(5)), 0) << b->err();
+}
+}  // namespace

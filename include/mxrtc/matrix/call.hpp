@@ -25,6 +25,10 @@ struct CallOptions {
     core::MembershipManagerConfig membership;
     Duration syncTimeout{10'000};
     bool join = true;  // false: only watch the call
+    // Resume /sync from a stored token (the room state is read at start either way) and report
+    // each new token so the caller can persist it.
+    std::string initialSyncToken;
+    std::function<void(const std::string&)> onSyncToken;
 };
 
 struct CallUpdate {
