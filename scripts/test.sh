@@ -17,6 +17,11 @@ stage "dependencies"
 bash scripts/install-deps.sh
 bash scripts/setup-peers.sh
 
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  stage "format check (clang-format, .clang-format)"
+  git ls-files -z '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run -Werror
+fi
+
 if [[ "${MXRTC_SKIP_ASAN:-0}" != 1 ]]; then
   stage "unit suite under ASan/UBSan"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXRTC_SANITIZE=ON -DMXRTC_BUILD_BENCH=OFF >/dev/null
