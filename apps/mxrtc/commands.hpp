@@ -28,6 +28,7 @@ struct CliError {
 
 void registerInspect(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void registerDoctor(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // The sessions / call-history report shared by `inspect` (offline dump) and `sessions`/`history`
 // (live room): events in timeline order, evaluated at `now`.

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     Action action;
     registerInspect(app, global, action);
     registerMatrixCommands(app, global, action);
+    registerDoctor(app, global, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

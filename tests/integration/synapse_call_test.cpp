@@ -235,3 +235,23 @@ TEST_F(SynapseCall, DeclineStopsTheRingOnThisDevice) {
     EXPECT_EQ(b->wait(std::chrono::seconds(5)), 0) << b->err();
 }
 }  // namespace
+
+namespace {
+TEST_F(SynapseCall, DoctorNamesTheFailingStep) {
+    auto r = cli("a", "--json doctor");
+    auto checks = Json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(checks.is_array()) << r.out << r.err;
+    std::map<std::string, bool> byName;
+    for (const auto& c : checks)
+        byName[c["check"].get<std::string>()] = c["ok"].get<bool>();
+    EXPECT_TRUE(byName["homeserver reachable"]);
+    EXPECT_TRUE(byName["login valid"]);
+    EXPECT_TRUE(byName["delayed events (MSC4140)"]);
+    EXPECT_TRUE(byName["RTC transports (MSC4143 endpoint)"]);
+    EXPECT_TRUE(byName["OpenID token"]);
+    // The test homeserver advertises a JWT service on 127.0.0.1:8090 that is not running here.
+    ASSERT_TRUE(byName.count("JWT service http://127.0.0.1:8090")) << r.out;
+    EXPECT_FALSE(byName["JWT service http://127.0.0.1:8090"]);
+    EXPECT_EQ(r.rc, 1);
+}
+}  // namespace
