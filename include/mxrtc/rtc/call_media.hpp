@@ -1,0 +1,55 @@
+// CallMedia: performs the media-engine effects of core::PeerCall / core::MeshCall on rtc::Peers
+// (one Peer per call id) and reports the engine's callbacks back keyed by call id, on the
+// executor. The shell feeds those reports into the core state machine; this class decides nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mxrtc/core/peer_call.hpp"
+#include "mxrtc/rtc/peer.hpp"
+
+namespace mxrtc::rtc {
+
+class CallMedia {
+  public:
+    struct Events {
+        std::function<void(const CallId&, const core::SessionDescription&)> onLocalDescription;
+        std::function<void(const CallId&, const core::IceCandidate&)> onLocalCandidate;
+        std::function<void(const CallId&, core::IceConnectionState)> onIceState;
+        std::function<void(const CallId&, const std::string&)> onDataMessage;
+        std::function<void(const CallId&, const std::string&)> onError;
+    };
+
+    CallMedia(MediaEngine& engine, MediaOptions options, Events events);
+    ~CallMedia();
+
+    // Performs `effect` if it is a media command (CreatePeer, CreateOffer, CreateAnswer,
+    // SetRemoteDescription, AddRemoteCandidates, ClosePeer); false for anything else.
+    bool perform(const core::CallEffect& effect);
+
+    // E2EE: our key is used by every peer (present and future); a remote's key by its call only.
+    void setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
+    void setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
+
+    Peer* peer(const CallId& call);
+    std::vector<CallId> calls() const;
+    std::optional<PeerStats> stats(const CallId& call) const;
+    void sendData(const std::string& text);  // to every peer
+    void closeAll();
+
+  private:
+    MediaEngine& m_engine;
+    MediaOptions m_options;
+    Events m_events;
+    std::map<CallId, std::unique_ptr<Peer>> m_peers;
+    std::optional<std::pair<std::uint8_t, std::vector<std::uint8_t>>> m_sendKey;
+};
+
+}  // namespace mxrtc::rtc
