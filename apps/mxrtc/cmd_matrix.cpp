@@ -1,6 +1,9 @@
 // Online commands: login, rooms, create-room, join-room, join-call, leave-call, sessions, history,
 // ring, wait-ring, decline. Each runs one coroutine on a fresh io_context; the session (token,
 // device) lives in the profile's SQLite store and is never printed.
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,6 +14,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -21,7 +25,10 @@
 #include "mxrtc/core/ring.hpp"
 #include "mxrtc/matrix/call.hpp"
 #include "mxrtc/matrix/client.hpp"
+#include "mxrtc/matrix/olm_transport.hpp"
 #include "mxrtc/matrix/store.hpp"
+#include "mxrtc/olm/machine.hpp"
+#include "mxrtc/olm/pickle_store.hpp"
 
 namespace mxrtc::cli {
 
@@ -210,12 +217,37 @@ struct JoinCallOptions {
     std::int64_t delayMs = 8000;
     std::string intent;
     bool watch = false;
+    bool e2ee = false;
 };
+
+// The key that encrypts this profile's Olm pickles: $MXRTC_PICKLE_KEY, else <profile>/pickle.key
+// (32 random bytes, hex, created on first use with mode 0600).
+olm::PickleKey pickleKey(const GlobalOptions& g) {
+    if (const char* env = std::getenv("MXRTC_PICKLE_KEY"); env != nullptr && *env != '\0')
+        return olm::PickleKey(env);
+    const std::string path = profileDir(g) + "/pickle.key";
+    std::ifstream in(path);
+    std::string key;
+    if (in >> key && key.size() >= 32) return olm::PickleKey(key);
+    std::array<std::uint8_t, 32> raw{};
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+        throw CliError{"no randomness for the pickle key"};
+    key = hexEncode(raw);
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << key << "\n";
+        if (!out) throw CliError{"cannot write " + path};
+    }
+    ::chmod(path.c_str(), 0600);
+    return olm::PickleKey(key);
+}
 
 void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
     using K = matrix::CallUpdate::Kind;
-    static const char* names[] = {"member_joined", "member_left", "status",
-                                  "probably_left", "warning",     "gave_up"};
+    static constexpr const char* names[] = {"member_joined", "member_left", "status",       "probably_left",
+                                            "warning",       "gave_up",     "key_received", "own_key"};
+    static_assert(std::size(names) == static_cast<std::size_t>(K::OwnKey) + 1,
+                  "a name for every update kind");
     if (g.json) {
         Json j{{"event", names[static_cast<int>(u.kind)]}, {"ts", toUnixMs(u.at)}};
         if (!u.user.empty()) j["user_id"] = u.user;
@@ -247,6 +279,13 @@ void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
             break;
         case K::GaveUp:
             std::cerr << "mxrtc: " << u.detail << std::endl;
+            break;
+        case K::KeyReceived:
+            std::cout << isoTime(u.at) << " key    " << u.user << " " << u.device << " index " << u.detail
+                      << " (Olm-verified)" << std::endl;
+            break;
+        case K::OwnKey:
+            std::cout << isoTime(u.at) << " using our media key index " << u.detail << std::endl;
             break;
     }
 }
@@ -300,6 +339,20 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
         }
         progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
                         session.userId.str() + " (Ctrl-C to leave)");
+        std::unique_ptr<olm::SqlitePickleStore> pickles;
+        std::unique_ptr<olm::OlmMachine> machine;
+        std::unique_ptr<matrix::OlmTransport> transport;
+        if (o.e2ee) {
+            auto store = olm::SqlitePickleStore::open(profileDir(g) + "/olm.db");
+            if (!store) throw CliError{store.error().message};
+            pickles = std::move(store.value());
+            auto m = olm::OlmMachine::open(session.userId, session.deviceId, pickleKey(g), *pickles,
+                                           olm::systemRandom());
+            if (!m) throw CliError{"cannot open the Olm account: " + m.error().message};
+            machine = std::move(m.value());
+            transport = std::make_unique<matrix::OlmTransport>(client, session, *machine);
+            opts.encryption = transport.get();
+        }
         matrix::CallShell shell(client, session, opts,
                                 [&g](const matrix::CallUpdate& u) { printUpdate(g, u); });
         asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -579,6 +632,8 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
                         "delay of the server-side leave if we vanish (MSC4140)");
         cmd->add_option("--intent", o->intent, "m.call.intent (audio|video)");
         cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
+        cmd->add_flag("--e2ee", o->e2ee,
+                      "exchange media keys Olm-encrypted with every member device (Element Call's scheme)");
         cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {

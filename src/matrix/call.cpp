@@ -1,10 +1,14 @@
 #include "mxrtc/matrix/call.hpp"
 
+#include <openssl/rand.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "mxrtc/matrix/olm_transport.hpp"
 
 namespace mxrtc::matrix {
 
@@ -53,6 +57,13 @@ CallShell::CallShell(Client& client, LoginSession self, CallOptions options, Lis
       m_alive(std::make_shared<bool>(true)) {
     m_timer.expires_at(std::chrono::steady_clock::time_point::max());
     m_stopSignal.expires_at(std::chrono::steady_clock::time_point::max());
+    if (m_options.encryption != nullptr) {
+        const std::string id = m_self.userId.str() + ":" + m_self.deviceId.str();
+        e2ee::KeyMember self{m_self.userId, m_self.deviceId, id, TimePoint{}, id};
+        m_keys = std::make_unique<e2ee::KeyManager>(
+            self, [](std::span<std::uint8_t> out) { RAND_bytes(out.data(), static_cast<int>(out.size())); },
+            m_options.keys);
+    }
 }
 
 CallShell::~CallShell() {
@@ -72,6 +83,9 @@ void CallShell::stop() {
 void CallShell::rearm() {
     std::optional<TimePoint> at = m_manager.nextWakeup();
     if (auto e = m_calls.nextExpiry(); e && (!at || *e < *at)) at = e;
+    if (m_keys) {
+        if (auto k = m_keys->nextWakeup(); k && (!at || *k < *at)) at = k;
+    }
     if (!at) {
         m_timer.expires_at(std::chrono::steady_clock::time_point::max());
     } else {
@@ -155,7 +169,96 @@ asio::awaitable<void> CallShell::perform(MembershipEffect effect) {
     execute(m_manager.onResponse(id, outcome, wallClockNow()));
 }
 
+std::vector<e2ee::KeyMember> CallShell::keyMembers() const {
+    std::vector<e2ee::KeyMember> out;
+    for (const auto* m : m_calls.members(m_slot)) {
+        const std::string id = m->user.str() + ":" + m->device.str();
+        out.push_back(e2ee::KeyMember{m->user, m->device, id, m->createdTs, m->liveKitIdentity()});
+    }
+    return out;
+}
+
+void CallShell::executeKeys(std::vector<e2ee::KeyEffect> effects) {
+    for (auto& effect : effects) {
+        if (auto* d = std::get_if<e2ee::DistributeKey>(&effect)) {
+            asio::co_spawn(m_client.http().executor(), distribute(std::move(*d)), asio::detached);
+        } else if (const auto* u = std::get_if<e2ee::UseOwnKey>(&effect)) {
+            notify({CallUpdate::Kind::OwnKey, m_self.userId.str(), m_self.deviceId.str(),
+                    std::to_string(u->key.index), wallClockNow()});
+        } else if (const auto* r = std::get_if<e2ee::RemoteKeyReceived>(&effect)) {
+            notify({CallUpdate::Kind::KeyReceived, r->member.user.str(), r->member.device.str(),
+                    std::to_string(r->key.index), wallClockNow()});
+        } else if (const auto* k = std::get_if<e2ee::KeyDropped>(&effect)) {
+            notify({CallUpdate::Kind::Warning, k->sender.str(), k->device.str(),
+                    "media key not used: " + k->reason, wallClockNow()});
+        } else if (const auto* f = std::get_if<e2ee::DistributionFailed>(&effect)) {
+            notify({CallUpdate::Kind::Warning, "", "",
+                    "could not deliver media key " + std::to_string(f->keyIndex) + " to " +
+                        std::to_string(f->recipients.size()) + " device(s): they cannot decrypt us",
+                    wallClockNow()});
+        }
+    }
+    rearm();
+}
+
+asio::awaitable<void> CallShell::distribute(e2ee::DistributeKey effect) {
+    auto alive = m_alive;
+    const std::string ownId = m_self.userId.str() + ":" + m_self.deviceId.str();
+    auto r = co_await m_options.encryption->distributeKey(effect, m_options.room, ownId, wallClockNow());
+    if (!*alive || !m_keys) co_return;
+    bool delivered = ok(r);
+    if (const auto* e = std::get_if<MatrixError>(&r)) {
+        notify({CallUpdate::Kind::Warning, "", "", "sending the media key failed: " + e->message,
+                wallClockNow()});
+    } else {
+        for (const auto& s : std::get<EncryptedSendReport>(r).skipped) {
+            notify({CallUpdate::Kind::Warning, s.user.str(), s.device.str(),
+                    "media key not sent to this device: " + s.reason, wallClockNow()});
+        }
+    }
+    executeKeys(m_keys->onDistributed(effect.id, delivered, wallClockNow()));
+}
+
+asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
+    auto alive = m_alive;
+    SyncCryptoResult crypto = co_await m_options.encryption->handleSync(sync, wallClockNow());
+    if (!*alive || !m_keys) co_return;
+    for (const auto& f : crypto.failures) {
+        notify({CallUpdate::Kind::Warning, f.sender.str(), "", "to-device " + f.type + " dropped: " + f.error,
+                wallClockNow()});
+    }
+    for (const auto& ev : crypto.events) {
+        if (ev.type != e2ee::kEncryptionKeysType) continue;
+        auto key = e2ee::parseToDeviceKeyMessage(ev.content, ev.origin, m_options.room, wallClockNow());
+        if (!key) {
+            if (key.error().message.find("another room") != std::string::npos) continue;
+            notify({CallUpdate::Kind::Warning, ev.origin.sender.str(), ev.origin.senderDevice.str(),
+                    "media key refused: " + key.error().message, wallClockNow()});
+            continue;
+        }
+        executeKeys(m_keys->onKeyReceived(*key, wallClockNow()));
+    }
+}
+
 void CallShell::handleChanges(const std::vector<SessionChange>& changes) {
+    bool slotChanged = false;
+    for (const auto& c : changes) {
+        if (const auto* j = std::get_if<MemberJoined>(&c)) slotChanged = slotChanged || j->slot == m_slot;
+        if (const auto* l = std::get_if<MemberLeft>(&c)) slotChanged = slotChanged || l->slot == m_slot;
+        if (const auto* u = std::get_if<MemberUpdated>(&c)) slotChanged = slotChanged || u->slot == m_slot;
+    }
+    handleSessionChanges(changes);
+    if (!m_keys || !slotChanged) return;
+    if (!m_keysStarted) {
+        if (!m_ownSeen) return;
+        m_keysStarted = true;
+        executeKeys(m_keys->join(keyMembers(), wallClockNow()));
+        return;
+    }
+    executeKeys(m_keys->onMembersChanged(keyMembers(), wallClockNow()));
+}
+
+void CallShell::handleSessionChanges(const std::vector<SessionChange>& changes) {
     for (const auto& c : changes) {
         if (const auto* j = std::get_if<MemberJoined>(&c)) {
             if (j->slot != m_slot) continue;
@@ -209,6 +312,7 @@ asio::awaitable<void> CallShell::timerLoop() {
         const TimePoint now = wallClockNow();
         handleChanges(m_calls.expire(now));
         execute(m_manager.onWakeup(now));
+        if (m_keys) executeKeys(m_keys->onWakeup(now));
     }
 }
 
@@ -250,6 +354,7 @@ asio::awaitable<void> CallShell::syncLoop() {
         }
         backoff = Duration{1000};
         const Json& body = std::get<Json>(r);
+        if (m_options.encryption != nullptr) co_await handleCrypto(body);
         const std::string next = body.value("next_batch", m_syncToken);
         if (next != m_syncToken && m_options.onSyncToken) m_options.onSyncToken(next);
         m_syncToken = next;
@@ -281,6 +386,14 @@ asio::awaitable<int> CallShell::run() {
     const TimePoint now = wallClockNow();
     for (const auto& ev : std::get<std::vector<RoomEvent>>(state))
         handleChanges(m_calls.apply(ev, now).changes);
+    if (m_options.encryption != nullptr) {
+        auto up = co_await m_options.encryption->uploadKeys();
+        if (const auto* e = std::get_if<MatrixError>(&up)) {
+            notify({CallUpdate::Kind::GaveUp, "", "", "cannot upload the device keys for E2EE: " + e->message,
+                    wallClockNow()});
+            co_return 1;
+        }
+    }
     if (m_options.join) execute(m_manager.join(wallClockNow()));
 
     auto executor = m_client.http().executor();

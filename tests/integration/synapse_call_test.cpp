@@ -255,3 +255,40 @@ TEST_F(SynapseCall, DoctorNamesTheFailingStep) {
     EXPECT_EQ(r.rc, 1);
 }
 }  // namespace
+
+namespace {
+// Media keys over Olm between three CLIs; a leave rotates the key of those who stay.
+TEST_F(SynapseCall, E2eeKeysFlowOlmEncryptedAndRotateOnLeave) {
+    const std::string carol = "carol" + alice.substr(5);
+    ASSERT_EQ(cli("c", "login --register --homeserver " + url + " --user " + carol + " --password pw").rc, 0);
+    ASSERT_EQ(cli("c", "join-room '" + room + "'").rc, 0);
+    auto key = [](const std::string& from, const std::string& index) {
+        return [from, index](const std::string& line) {
+            auto j = Json::parse(line, nullptr, false);
+            return j.is_object() && j.value("event", "") == "key_received" &&
+                   j.value("user_id", "").rfind("@" + from + ":", 0) == 0 && j.value("detail", "") == index;
+        };
+    };
+    auto a = start("a", "--json join-call '" + room + "' --e2ee --duration 60");
+    ASSERT_FALSE(a->waitForLine(event("member_joined", alice), seconds(15)).empty()) << a->err();
+    auto b = start("b", "--json join-call '" + room + "' --e2ee --duration 60");
+    auto c = start("c", "--json join-call '" + room + "' --e2ee --duration 60");
+    EXPECT_FALSE(a->waitForLine(key(bob, "0"), seconds(15)).empty()) << a->out() << a->err();
+    EXPECT_FALSE(a->waitForLine(key(carol, "0"), seconds(15)).empty()) << a->out();
+    EXPECT_FALSE(b->waitForLine(key(alice, "0"), seconds(15)).empty()) << b->out() << b->err();
+    EXPECT_FALSE(b->waitForLine(key(carol, "0"), seconds(15)).empty()) << b->out();
+    EXPECT_FALSE(c->waitForLine(key(alice, "0"), seconds(15)).empty()) << c->out() << c->err();
+    EXPECT_FALSE(c->waitForLine(key(bob, "0"), seconds(15)).empty()) << c->out();
+
+    c->signal(SIGINT);
+    EXPECT_EQ(c->wait(seconds(10)), 0) << c->err();
+    // Those who stay rotate: each gets the other's next key; the leaver is gone before it is sent.
+    EXPECT_FALSE(a->waitForLine(key(bob, "1"), seconds(15)).empty()) << a->out() << a->err();
+    EXPECT_FALSE(b->waitForLine(key(alice, "1"), seconds(15)).empty()) << b->out() << b->err();
+    EXPECT_EQ(c->out().find("\"detail\":\"1\",\"device_id\""), std::string::npos)
+        << "the leaver got a new key";
+    for (auto* p : {a.get(), b.get(), c.get()}) {
+        EXPECT_EQ(p->err().find("refused"), std::string::npos) << p->err();
+    }
+}
+}  // namespace

@@ -12,9 +12,12 @@
 
 #include "mxrtc/core/membership_manager.hpp"
 #include "mxrtc/core/session.hpp"
+#include "mxrtc/e2ee/key_manager.hpp"
 #include "mxrtc/matrix/client.hpp"
 
 namespace mxrtc::matrix {
+
+class OlmTransport;
 
 struct CallOptions {
     RoomId room;
@@ -29,14 +32,18 @@ struct CallOptions {
     // each new token so the caller can persist it.
     std::string initialSyncToken;
     std::function<void(const std::string&)> onSyncToken;
+    // E2EE media keys: when set, our key goes to every member device Olm-encrypted and theirs are
+    // received, verified and reported (KeyReceived / OwnKey updates). Not owned.
+    OlmTransport* encryption = nullptr;
+    e2ee::KeyManagerConfig keys;
 };
 
 struct CallUpdate {
-    enum class Kind { MemberJoined, MemberLeft, Status, ProbablyLeft, Warning, GaveUp };
+    enum class Kind { MemberJoined, MemberLeft, Status, ProbablyLeft, Warning, GaveUp, KeyReceived, OwnKey };
     Kind kind;
     std::string user;
     std::string device;
-    std::string detail;  // leave reason, status name, warning text
+    std::string detail;  // leave reason, status name, warning text, key index
     TimePoint at{};
 };
 
@@ -66,9 +73,14 @@ class CallShell {
     void rearm();
     void applyEvents(const nlohmann::json& events);
     void handleChanges(const std::vector<core::SessionChange>& changes);
+    void handleSessionChanges(const std::vector<core::SessionChange>& changes);
     boost::asio::awaitable<void> timerLoop();
     boost::asio::awaitable<void> syncLoop();
     boost::asio::awaitable<void> perform(core::MembershipEffect effect);
+    std::vector<e2ee::KeyMember> keyMembers() const;
+    void executeKeys(std::vector<e2ee::KeyEffect> effects);
+    boost::asio::awaitable<void> distribute(e2ee::DistributeKey effect);
+    boost::asio::awaitable<void> handleCrypto(const nlohmann::json& sync);
 
     Client& m_client;
     LoginSession m_self;
@@ -84,6 +96,8 @@ class CallShell {
     bool m_failed = false;
     bool m_ownSeen = false;
     std::shared_ptr<bool> m_alive;
+    std::unique_ptr<e2ee::KeyManager> m_keys;
+    bool m_keysStarted = false;
 };
 
 // Now as the core sees it (Unix ms).
