@@ -50,16 +50,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Through a mesh call: the sender is a member with the session the message names (if any).
     MeshCallConfig config;
     config.maxBufferedPerSender = 4;
-    MeshCall mesh(MeshSelf{UserId("@bob:example.org"), DeviceId("BOBDEV"), "sessB", "conf1"},
-                  [] { return std::string("fuzzid0001"); }, config);
+    MeshCall mesh(
+        MeshSelf{UserId("@bob:example.org"), DeviceId("BOBDEV"), "sessB", "conf1"},
+        [] { return std::string("fuzzid0001"); }, config);
     std::string senderSession = "sessA";
     std::string senderDevice = "ALICEDEV";
     if (content.is_object()) {
-        if (auto s = content.find("sender_session_id"); s != content.end() && s->is_string()) senderSession = *s;
+        if (auto s = content.find("sender_session_id"); s != content.end() && s->is_string())
+            senderSession = *s;
         if (auto d = content.find("device_id"); d != content.end() && d->is_string()) senderDevice = *d;
     }
     (void)mesh.join({MeshMember{UserId("@alice:example.org"), DeviceId(senderDevice), senderSession}}, now);
-    for (int i = 0; i < 3; ++i) (void)mesh.onToDevice(UserId("@alice:example.org"), type, content, now);
+    for (int i = 0; i < 3; ++i)
+        (void)mesh.onToDevice(UserId("@alice:example.org"), type, content, now);
     for (const auto& p : mesh.peers()) {
         (void)mesh.onLocalDescription(p.call, SessionDescription{SdpType::Answer, "a"}, now);
         (void)mesh.onIceState(p.call, IceConnectionState::Connected, now);

@@ -16,3 +16,9 @@ if [[ ! -d interop/node_modules ]] || [[ interop/package-lock.json -nt interop/n
 else
   echo "setup-peers: interop/node_modules up to date"
 fi
+
+# livekit-server (Go module proxy, ~2 min the first time) for the auth service's room-creation
+# test; skipped where no Go toolchain is installed (the test then reports itself skipped).
+if command -v go >/dev/null 2>&1 && [[ -x scripts/livekit/install.sh ]]; then
+  bash scripts/livekit/install.sh || echo "setup-peers: livekit-server could not be built; its test will be skipped"
+fi

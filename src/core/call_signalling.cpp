@@ -14,8 +14,8 @@ using detail::find;
 namespace {
 
 constexpr std::array<std::string_view, 8> kTypeNames = {
-    w::kInvite, w::kCandidates, w::kAnswer, w::kSelectAnswer,
-    w::kNegotiate, w::kReject, w::kHangup, w::kSdpStreamMetadataChanged,
+    w::kInvite,    w::kCandidates, w::kAnswer, w::kSelectAnswer,
+    w::kNegotiate, w::kReject,     w::kHangup, w::kSdpStreamMetadataChanged,
 };
 
 struct ReasonName {
@@ -36,8 +36,8 @@ constexpr std::array<ReasonName, 10> kReasons = {{
 }};
 
 bool isIdChar(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' ||
-           c == '~' || c == '-';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+           c == '_' || c == '~' || c == '-';
 }
 
 Result<std::string> requireString(const Json& content, std::string_view field) {
@@ -87,7 +87,8 @@ Result<SessionDescription> parseDescription(const Json& content, std::string_vie
         return fieldError(typeField, "must be \"offer\" or \"answer\"");
     }
     if (expected && out.type != *expected)
-        return fieldError(typeField, *expected == SdpType::Offer ? "must be \"offer\"" : "must be \"answer\"");
+        return fieldError(typeField,
+                          *expected == SdpType::Offer ? "must be \"offer\"" : "must be \"answer\"");
     const Json* s = find(*d, w::kSdp);
     if (s == nullptr || !s->is_string()) return fieldError(sdpField, "must be a string");
     out.sdp = s->get<std::string>();
@@ -151,7 +152,8 @@ Result<IceCandidate> parseCandidate(const Json& c, std::size_t i) {
     }
     if (const Json* idx = find(c, w::kSdpMLineIndex); idx != nullptr && !idx->is_null()) {
         auto n = detail::asInt(*idx);
-        if (!n || *n < 0 || *n > 65535) return fieldError(base + ".sdpMLineIndex", "must be an integer 0-65535 or null");
+        if (!n || *n < 0 || *n > 65535)
+            return fieldError(base + ".sdpMLineIndex", "must be an integer 0-65535 or null");
         out.sdpMLineIndex = static_cast<std::uint32_t>(*n);
     }
     return out;
@@ -282,7 +284,8 @@ struct BodySerializer {
             Json j{{w::kCandidate, cand.candidate}};
             // js-sdk/browsers always send both keys; null when unknown.
             j[std::string(w::kSdpMid)] = cand.sdpMid ? Json(*cand.sdpMid) : Json(nullptr);
-            j[std::string(w::kSdpMLineIndex)] = cand.sdpMLineIndex ? Json(*cand.sdpMLineIndex) : Json(nullptr);
+            j[std::string(w::kSdpMLineIndex)] =
+                cand.sdpMLineIndex ? Json(*cand.sdpMLineIndex) : Json(nullptr);
             arr.push_back(std::move(j));
         }
         content[std::string(w::kCandidatesField)] = std::move(arr);
@@ -292,7 +295,9 @@ struct BodySerializer {
         putMetadata(content, a.metadata);
         putCapabilities(content, a.capabilities);
     }
-    void operator()(const SelectAnswer& s) const { content[std::string(w::kSelectedPartyId)] = s.selectedPartyId.str(); }
+    void operator()(const SelectAnswer& s) const {
+        content[std::string(w::kSelectedPartyId)] = s.selectedPartyId.str();
+    }
     void operator()(const Negotiate& n) const {
         content[std::string(w::kDescription)] = serializeDescription(n.description);
         if (n.lifetime) content[std::string(w::kLifetime)] = n.lifetime->count();
@@ -301,14 +306,17 @@ struct BodySerializer {
     void operator()(const Reject&) const {}
     void operator()(const Hangup& h) const {
         if (!h.reasonPresent) return;
-        content[std::string(w::kReason)] = h.reason == HangupReason::Other ? h.otherReason : std::string(toString(h.reason));
+        content[std::string(w::kReason)] =
+            h.reason == HangupReason::Other ? h.otherReason : std::string(toString(h.reason));
     }
     void operator()(const SdpStreamMetadataChanged& m) const { putMetadata(content, m.metadata); }
 };
 
 }  // namespace
 
-std::string_view toString(CallEventType t) { return kTypeNames[static_cast<std::size_t>(t)]; }
+std::string_view toString(CallEventType t) {
+    return kTypeNames[static_cast<std::size_t>(t)];
+}
 
 std::optional<CallEventType> callEventTypeFromString(std::string_view type) {
     for (std::size_t i = 0; i < kTypeNames.size(); ++i)
@@ -321,9 +329,13 @@ std::string_view sendEventType(CallEventType t) {
     return t == CallEventType::SdpStreamMetadataChanged ? w::kSdpStreamMetadataChangedUnstable : toString(t);
 }
 
-bool isCallEventType(std::string_view type) { return callEventTypeFromString(type).has_value(); }
+bool isCallEventType(std::string_view type) {
+    return callEventTypeFromString(type).has_value();
+}
 
-std::string_view toString(StreamPurpose p) { return p == StreamPurpose::UserMedia ? w::kUserMedia : w::kScreenshare; }
+std::string_view toString(StreamPurpose p) {
+    return p == StreamPurpose::UserMedia ? w::kUserMedia : w::kScreenshare;
+}
 
 std::string_view toString(HangupReason r) {
     for (const auto& rn : kReasons)
@@ -381,7 +393,8 @@ Json serializeSdpStreamMetadata(const SdpStreamMetadata& metadata) {
     return out;
 }
 
-Result<CallMessage> parseCallMessage(std::string_view eventType, const Json& content, CallTransport transport) {
+Result<CallMessage> parseCallMessage(std::string_view eventType, const Json& content,
+                                     CallTransport transport) {
     auto type = callEventTypeFromString(eventType);
     if (!type) return fieldError("type", "is not an m.call.* event type");
     if (!content.is_object()) return fieldError("content", "must be an object");
@@ -399,7 +412,8 @@ Result<CallMessage> parseCallMessage(std::string_view eventType, const Json& con
         return fieldError(w::kVersion, "must be a string or a number");
     }
     // party_id: required from v1 on; v0 clients did not send one.
-    if (msg.version == 0 && (find(content, w::kPartyId) == nullptr || find(content, w::kPartyId)->is_null())) {
+    if (msg.version == 0 &&
+        (find(content, w::kPartyId) == nullptr || find(content, w::kPartyId)->is_null())) {
         msg.partyId = PartyId();
     } else {
         MXRTC_TRY_ASSIGN(party, requireIdentifier(content, w::kPartyId));

@@ -17,9 +17,33 @@ void appendUnicodeEscape(std::string& out, std::uint32_t cp) {
     out.push_back(kHex[cp & 15]);
 }
 
+// Bytes that leave the fast path: control characters, '"', '\\'; for Go also < > & and 0xE2
+// (the lead byte of U+2028/U+2029, checked in the slow path).
+struct EscapeTable {
+    bool js[256]{};
+    bool go[256]{};
+    constexpr EscapeTable() {
+        for (int c = 0; c < 0x20; ++c)
+            js[c] = go[c] = true;
+        js['"'] = go['"'] = js['\\'] = go['\\'] = true;
+        go['<'] = go['>'] = go['&'] = go[0xE2] = true;
+    }
+};
+constexpr EscapeTable kEscapeTable{};
+
 void appendJsonString(std::string& out, std::string_view s, JsonEscaping escaping) {
     out.push_back('"');
     for (std::size_t i = 0; i < s.size(); ++i) {
+        // Fast path: copy the run of bytes that need no escaping in one append.
+        const bool* table = escaping == JsonEscaping::Go ? kEscapeTable.go : kEscapeTable.js;
+        std::size_t run = i;
+        while (run < s.size() && !table[static_cast<unsigned char>(s[run])])
+            ++run;
+        if (run > i) {
+            out.append(s.data() + i, run - i);
+            i = run;
+            if (i == s.size()) break;
+        }
         const auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
             case '"':
@@ -70,6 +94,17 @@ void appendJsonString(std::string& out, std::string_view s, JsonEscaping escapin
 }
 
 }  // namespace
+
+void appendJsonQuoted(std::string& out, std::string_view s, JsonEscaping escaping) {
+    appendJsonString(out, s, escaping);
+}
+
+std::string jsonQuote(std::string_view s, JsonEscaping escaping) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    appendJsonString(out, s, escaping);
+    return out;
+}
 
 std::string jsonStringArray(std::initializer_list<std::string_view> items, JsonEscaping escaping) {
     std::string out = "[";

@@ -68,9 +68,12 @@ bool shouldPlaceCall(const UserId& myUser, const DeviceId& myDevice, const UserI
 
 std::string_view toString(MeshCall::State s) {
     switch (s) {
-        case MeshCall::State::Idle: return "idle";
-        case MeshCall::State::Joined: return "joined";
-        case MeshCall::State::Left: return "left";
+        case MeshCall::State::Idle:
+            return "idle";
+        case MeshCall::State::Joined:
+            return "joined";
+        case MeshCall::State::Left:
+            return "left";
     }
     return "?";
 }
@@ -83,7 +86,8 @@ struct MeshCall::Peer {
 
 std::size_t MeshCall::Inbox::held() const {
     std::size_t n = early.size();
-    for (const auto& c : calls) n += c.held.size();
+    for (const auto& c : calls)
+        n += c.held.size();
     return n;
 }
 
@@ -94,7 +98,8 @@ MeshCall::~MeshCall() = default;
 
 std::vector<MeshPeerInfo> MeshCall::peers() const {
     std::vector<MeshPeerInfo> out;
-    for (const auto& [key, p] : m_peers) out.push_back({p->member, p->call.id(), p->call.direction(), p->call.state()});
+    for (const auto& [key, p] : m_peers)
+        out.push_back({p->member, p->call.id(), p->call.direction(), p->call.state()});
     return out;
 }
 
@@ -105,9 +110,11 @@ std::optional<TimePoint> MeshCall::nextWakeup() const {
     };
     for (const auto& [key, p] : m_peers)
         if (auto w = p->call.nextWakeup()) consider(*w);
-    for (const auto& [key, at] : m_retryAt) consider(at);
+    for (const auto& [key, at] : m_retryAt)
+        consider(at);
     for (const auto& [key, inbox] : m_inbox)
-        for (const auto& [at, m] : inbox.early) consider(at + m_config.unknownSenderGrace);
+        for (const auto& [at, m] : inbox.early)
+            consider(at + m_config.unknownSenderGrace);
     return next;
 }
 
@@ -150,8 +157,8 @@ void MeshCall::absorb(Peer& peer, CallEffects in, TimePoint now, CallEffects& ou
             g.seq = peer.sendSeq++;
             if (m_config.sendMsgId && m_random) g.msgId = m_random();
             m.group = std::move(g);
-            out.emplace_back(SendToDevice{peer.member.user, peer.member.device, std::string(sendEventType(m.type())),
-                                          serializeCallMessage(m)});
+            out.emplace_back(SendToDevice{peer.member.user, peer.member.device,
+                                          std::string(sendEventType(m.type())), serializeCallMessage(m)});
             continue;
         }
         if (std::holds_alternative<ScheduleWakeup>(e)) continue;
@@ -159,11 +166,13 @@ void MeshCall::absorb(Peer& peer, CallEffects in, TimePoint now, CallEffects& ou
             create->remoteUser = peer.member.user;
             create->remoteDevice = peer.member.device;
         }
-        if (auto* changed = std::get_if<CallStateChanged>(&e); changed && changed->state == CallState::Connected)
+        if (auto* changed = std::get_if<CallStateChanged>(&e);
+            changed && changed->state == CallState::Connected)
             m_retries.erase(key);
         if (auto* ended = std::get_if<CallEnded>(&e)) {
-            const bool retryable = ended->by == EndedBy::Local && (ended->reason == HangupReason::InviteTimeout ||
-                                                                    ended->reason == HangupReason::IceFailed);
+            const bool retryable =
+                ended->by == EndedBy::Local &&
+                (ended->reason == HangupReason::InviteTimeout || ended->reason == HangupReason::IceFailed);
             if (retryable && m_state == State::Joined && peer.call.direction() == CallDirection::Outbound &&
                 m_members.contains(key) && m_retries[key] < m_config.maxCallRetries) {
                 ++m_retries[key];
@@ -177,8 +186,8 @@ void MeshCall::absorb(Peer& peer, CallEffects in, TimePoint now, CallEffects& ou
 void MeshCall::startOutgoing(const MeshMember& member, TimePoint now, CallEffects& out) {
     const Key key{member.user, member.device};
     m_retryAt.erase(key);
-    auto peer = std::make_unique<Peer>(
-        Peer{member, PeerCall(CallId(m_random()), m_self.user, PartyId(m_self.device.str()), m_config.peer), 0});
+    auto peer = std::make_unique<Peer>(Peer{
+        member, PeerCall(CallId(m_random()), m_self.user, PartyId(m_self.device.str()), m_config.peer), 0});
     out.emplace_back(MeshPeerStarted{peer->call.id(), member.user, member.device, CallDirection::Outbound});
     auto effects = peer->call.placeCall(member.user, m_localMetadata, now);
     Peer& ref = *peer;
@@ -206,7 +215,8 @@ void MeshCall::dispatch(const Key& from, const CallMessage& m, TimePoint now, Ca
         if (existing != nullptr && existing->call.id() == m.callId) {
             absorb(*existing, existing->call.onMessage(from.first, m, now), now, out);
         } else {
-            out.emplace_back(MessageDropped{m.callId, DropReason::UnknownCall, std::string(toString(m.type()))});
+            out.emplace_back(
+                MessageDropped{m.callId, DropReason::UnknownCall, std::string(toString(m.type()))});
         }
         return;
     }
@@ -215,7 +225,8 @@ void MeshCall::dispatch(const Key& from, const CallMessage& m, TimePoint now, Ca
             out.emplace_back(MessageDropped{m.callId, DropReason::Duplicate, "invite"});
             return;
         }
-        switch (decideGlare(existing->call.state(), existing->call.direction(), existing->call.id(), m.callId)) {
+        switch (
+            decideGlare(existing->call.state(), existing->call.direction(), existing->call.id(), m.callId)) {
             case GlareDecision::RejectIncoming: {
                 // Keep ours (smaller call_id); tell them their call was replaced. First message
                 // we send in their call: seq 0.
@@ -225,9 +236,13 @@ void MeshCall::dispatch(const Key& from, const CallMessage& m, TimePoint now, Ca
                 Hangup hangup;
                 hangup.reason = HangupReason::Replaced;
                 h.body = hangup;
-                h.group = GroupCallFields{m_self.confId, m_self.device, m_self.sessionId,
-                                          existing->member.sessionId, 0,
-                                          m_config.sendMsgId && m_random ? std::optional(m_random()) : std::nullopt};
+                h.group = GroupCallFields{
+                    m_self.confId,
+                    m_self.device,
+                    m_self.sessionId,
+                    existing->member.sessionId,
+                    0,
+                    m_config.sendMsgId && m_random ? std::optional(m_random()) : std::nullopt};
                 out.emplace_back(SendToDevice{from.first, from.second, std::string(call_wire::kHangup),
                                               serializeCallMessage(h)});
                 return;
@@ -247,7 +262,8 @@ void MeshCall::dispatch(const Key& from, const CallMessage& m, TimePoint now, Ca
 
 void MeshCall::sequence(const Key& from, Inbox& inbox, CallMessage m, TimePoint now, CallEffects& out) {
     const std::uint64_t seq = m.group->seq;
-    auto st = std::find_if(inbox.calls.begin(), inbox.calls.end(), [&](const SeqState& s) { return s.call == m.callId; });
+    auto st = std::find_if(inbox.calls.begin(), inbox.calls.end(),
+                           [&](const SeqState& s) { return s.call == m.callId; });
     if (st == inbox.calls.end()) {
         if (inbox.calls.size() >= kMaxCallsTrackedPerSender) inbox.calls.erase(inbox.calls.begin());
         inbox.calls.push_back(SeqState{m.callId, 0, {}});
@@ -274,7 +290,8 @@ void MeshCall::sequence(const Key& from, Inbox& inbox, CallMessage m, TimePoint 
         st->held.erase(h);
         ++st->next;
     }
-    for (const auto& msg : ready) dispatch(from, msg, now, out);
+    for (const auto& msg : ready)
+        dispatch(from, msg, now, out);
 }
 
 void MeshCall::replayEarly(const Key& from, TimePoint now, CallEffects& out) {
@@ -291,7 +308,8 @@ void MeshCall::replayEarly(const Key& from, TimePoint now, CallEffects& out) {
             ++e;
         }
     }
-    for (auto& m : ready) sequence(from, m_inbox[from], std::move(m), now, out);
+    for (auto& m : ready)
+        sequence(from, m_inbox[from], std::move(m), now, out);
 }
 
 void MeshCall::setMembers(const std::vector<MeshMember>& members, TimePoint now, CallEffects& out) {
@@ -345,7 +363,8 @@ CallEffects MeshCall::onMembersChanged(const std::vector<MeshMember>& members, T
 CallEffects MeshCall::leave(TimePoint now) {
     CallEffects out;
     if (m_state != State::Joined) return out;
-    for (auto& [key, p] : m_peers) absorb(*p, p->call.hangup(HangupReason::UserHangup, now), now, out);
+    for (auto& [key, p] : m_peers)
+        absorb(*p, p->call.hangup(HangupReason::UserHangup, now), now, out);
     m_state = State::Left;
     m_peers.clear();
     m_members.clear();
@@ -404,7 +423,8 @@ CallEffects MeshCall::onToDevice(const UserId& sender, std::string_view type, co
     return finish(std::move(out));
 }
 
-CallEffects MeshCall::onLocalDescription(const CallId& call, const SessionDescription& description, TimePoint now) {
+CallEffects MeshCall::onLocalDescription(const CallId& call, const SessionDescription& description,
+                                         TimePoint now) {
     CallEffects out;
     if (Peer* p = peerByCall(call)) absorb(*p, p->call.onLocalDescription(description, now), now, out);
     return finish(std::move(out));
@@ -431,7 +451,8 @@ CallEffects MeshCall::onMediaFailed(const CallId& call, TimePoint now) {
 CallEffects MeshCall::setLocalMetadata(const SdpStreamMetadata& metadata, TimePoint now) {
     CallEffects out;
     m_localMetadata = metadata;
-    for (auto& [key, p] : m_peers) absorb(*p, p->call.setLocalMetadata(metadata, now), now, out);
+    for (auto& [key, p] : m_peers)
+        absorb(*p, p->call.setLocalMetadata(metadata, now), now, out);
     return finish(std::move(out));
 }
 
@@ -456,9 +477,9 @@ CallEffects MeshCall::onWakeup(TimePoint now) {
         for (auto e = inbox.early.begin(); e != inbox.early.end();) {
             if (e->first + m_config.unknownSenderGrace <= now) {
                 const bool knownDevice = m_members.contains(key);
-                out.emplace_back(MessageDropped{e->second.callId,
-                                                knownDevice ? DropReason::StaleSession : DropReason::NotAMember,
-                                                e->second.group->senderSessionId});
+                out.emplace_back(MessageDropped{
+                    e->second.callId, knownDevice ? DropReason::StaleSession : DropReason::NotAMember,
+                    e->second.group->senderSessionId});
                 e = inbox.early.erase(e);
             } else {
                 ++e;

@@ -15,63 +15,97 @@ bool isLive(CallState s) {
 
 std::string_view toString(CallState s) {
     switch (s) {
-        case CallState::Idle: return "idle";
-        case CallState::CreatingOffer: return "creating_offer";
-        case CallState::InviteSent: return "invite_sent";
-        case CallState::Ringing: return "ringing";
-        case CallState::CreatingAnswer: return "creating_answer";
-        case CallState::Connecting: return "connecting";
-        case CallState::Connected: return "connected";
-        case CallState::Reconnecting: return "reconnecting";
-        case CallState::Ended: return "ended";
+        case CallState::Idle:
+            return "idle";
+        case CallState::CreatingOffer:
+            return "creating_offer";
+        case CallState::InviteSent:
+            return "invite_sent";
+        case CallState::Ringing:
+            return "ringing";
+        case CallState::CreatingAnswer:
+            return "creating_answer";
+        case CallState::Connecting:
+            return "connecting";
+        case CallState::Connected:
+            return "connected";
+        case CallState::Reconnecting:
+            return "reconnecting";
+        case CallState::Ended:
+            return "ended";
     }
     return "?";
 }
 
 std::string_view toString(IceConnectionState s) {
     switch (s) {
-        case IceConnectionState::New: return "new";
-        case IceConnectionState::Checking: return "checking";
-        case IceConnectionState::Connected: return "connected";
-        case IceConnectionState::Completed: return "completed";
-        case IceConnectionState::Failed: return "failed";
-        case IceConnectionState::Disconnected: return "disconnected";
-        case IceConnectionState::Closed: return "closed";
+        case IceConnectionState::New:
+            return "new";
+        case IceConnectionState::Checking:
+            return "checking";
+        case IceConnectionState::Connected:
+            return "connected";
+        case IceConnectionState::Completed:
+            return "completed";
+        case IceConnectionState::Failed:
+            return "failed";
+        case IceConnectionState::Disconnected:
+            return "disconnected";
+        case IceConnectionState::Closed:
+            return "closed";
     }
     return "?";
 }
 
 std::string_view toString(DropReason r) {
     switch (r) {
-        case DropReason::Malformed: return "malformed";
-        case DropReason::OwnEcho: return "own_echo";
-        case DropReason::WrongParty: return "wrong_party";
-        case DropReason::WrongState: return "wrong_state";
-        case DropReason::UnknownCall: return "unknown_call";
-        case DropReason::WrongConf: return "wrong_conf";
-        case DropReason::WrongSession: return "wrong_session";
-        case DropReason::StaleSession: return "stale_session";
-        case DropReason::NotAMember: return "not_a_member";
-        case DropReason::Duplicate: return "duplicate";
-        case DropReason::BufferFull: return "buffer_full";
-        case DropReason::Expired: return "expired";
+        case DropReason::Malformed:
+            return "malformed";
+        case DropReason::OwnEcho:
+            return "own_echo";
+        case DropReason::WrongParty:
+            return "wrong_party";
+        case DropReason::WrongState:
+            return "wrong_state";
+        case DropReason::UnknownCall:
+            return "unknown_call";
+        case DropReason::WrongConf:
+            return "wrong_conf";
+        case DropReason::WrongSession:
+            return "wrong_session";
+        case DropReason::StaleSession:
+            return "stale_session";
+        case DropReason::NotAMember:
+            return "not_a_member";
+        case DropReason::Duplicate:
+            return "duplicate";
+        case DropReason::BufferFull:
+            return "buffer_full";
+        case DropReason::Expired:
+            return "expired";
     }
     return "?";
 }
 
 std::string_view toString(GlareDecision d) {
     switch (d) {
-        case GlareDecision::NotGlare: return "not_glare";
-        case GlareDecision::AnswerIncoming: return "answer_incoming";
-        case GlareDecision::ReplaceOurs: return "replace_ours";
-        case GlareDecision::RejectIncoming: return "reject_incoming";
+        case GlareDecision::NotGlare:
+            return "not_glare";
+        case GlareDecision::AnswerIncoming:
+            return "answer_incoming";
+        case GlareDecision::ReplaceOurs:
+            return "replace_ours";
+        case GlareDecision::RejectIncoming:
+            return "reject_incoming";
     }
     return "?";
 }
 
-GlareDecision decideGlare(CallState ourState, CallDirection ourDirection, const CallId& ours, const CallId& incoming) {
+GlareDecision decideGlare(CallState ourState, CallDirection ourDirection, const CallId& ours,
+                          const CallId& incoming) {
     if (ourDirection != CallDirection::Outbound || ours == incoming) return GlareDecision::NotGlare;
-    if (ourState == CallState::Idle || ourState == CallState::CreatingOffer) return GlareDecision::AnswerIncoming;
+    if (ourState == CallState::Idle || ourState == CallState::CreatingOffer)
+        return GlareDecision::AnswerIncoming;
     if (ourState != CallState::InviteSent) return GlareDecision::NotGlare;
     // js-sdk: existing.callId > incoming.callId => replace ours; keep the smaller call_id.
     return ours.str() > incoming.str() ? GlareDecision::ReplaceOurs : GlareDecision::RejectIncoming;
@@ -115,7 +149,8 @@ CallEffects PeerCall::finish(CallEffects out) {
 
 Duration PeerCall::candidateDelay() const {
     if (m_candidateBatchesSent == 0) return m_config.firstCandidateDelay;
-    return m_direction == CallDirection::Inbound ? m_config.calleeCandidateDelay : m_config.callerCandidateDelay;
+    return m_direction == CallDirection::Inbound ? m_config.calleeCandidateDelay
+                                                 : m_config.callerCandidateDelay;
 }
 
 void PeerCall::end(HangupReason reason, EndedBy by, bool send, CallEffects& out, bool rejected) {
@@ -168,7 +203,8 @@ CallEffects PeerCall::onInvite(const UserId& sender, const CallMessage& invite, 
     CallEffects out;
     const auto* inv = std::get_if<Invite>(&invite.body);
     if (m_state != CallState::Idle || inv == nullptr || invite.callId != m_id) {
-        out.emplace_back(MessageDropped{invite.callId, DropReason::WrongState, "invite for a call already under way"});
+        out.emplace_back(
+            MessageDropped{invite.callId, DropReason::WrongState, "invite for a call already under way"});
         return out;
     }
     if (sender == m_me && invite.partyId == m_myParty) {
@@ -177,7 +213,8 @@ CallEffects PeerCall::onInvite(const UserId& sender, const CallMessage& invite, 
     }
     m_direction = CallDirection::Inbound;
     if (age >= inv->lifetime) {
-        out.emplace_back(MessageDropped{m_id, DropReason::Expired, "invite lifetime elapsed before it arrived"});
+        out.emplace_back(
+            MessageDropped{m_id, DropReason::Expired, "invite lifetime elapsed before it arrived"});
         end(HangupReason::InviteTimeout, EndedBy::Remote, false, out);
         return out;
     }
@@ -230,7 +267,9 @@ CallEffects PeerCall::hangup(HangupReason reason, TimePoint /*now*/) {
     return finish(std::move(out));
 }
 
-CallEffects PeerCall::onMediaFailed(TimePoint now) { return hangup(HangupReason::UserMediaFailed, now); }
+CallEffects PeerCall::onMediaFailed(TimePoint now) {
+    return hangup(HangupReason::UserMediaFailed, now);
+}
 
 CallEffects PeerCall::onLocalDescription(const SessionDescription& description, TimePoint now) {
     CallEffects out;
@@ -322,7 +361,8 @@ CallEffects PeerCall::onMessage(const UserId& sender, const CallMessage& m, Time
             out.emplace_back(MessageDropped{m_id, DropReason::WrongParty, "not the invitee"});
             return out;
         }
-    } else if (!m_opponentParty || m.partyId != *m_opponentParty || (m_opponentUser && sender != *m_opponentUser)) {
+    } else if (!m_opponentParty || m.partyId != *m_opponentParty ||
+               (m_opponentUser && sender != *m_opponentUser)) {
         out.emplace_back(MessageDropped{m_id, DropReason::WrongParty, m.partyId.str()});
         return out;
     }
@@ -404,7 +444,8 @@ void PeerCall::onAnswer(const CallMessage& m, const Answer& a, TimePoint /*now*/
 void PeerCall::onCandidates(const CallMessage& m, const Candidates& c, CallEffects& out) {
     if (m_direction == CallDirection::Outbound && !m_opponentParty) {
         // No remote description yet: keep them for when this party's answer is selected.
-        if (!m_earlyRemoteCandidates.contains(m.partyId) && m_earlyRemoteCandidates.size() >= kMaxEarlyParties) {
+        if (!m_earlyRemoteCandidates.contains(m.partyId) &&
+            m_earlyRemoteCandidates.size() >= kMaxEarlyParties) {
             out.emplace_back(MessageDropped{m_id, DropReason::BufferFull, "too many answering parties"});
             return;
         }
@@ -419,7 +460,8 @@ void PeerCall::onCandidates(const CallMessage& m, const Candidates& c, CallEffec
     out.emplace_back(AddRemoteCandidates{m_id, c.candidates});
 }
 
-void PeerCall::onNegotiate(const CallMessage& /*m*/, const Negotiate& n, TimePoint /*now*/, CallEffects& out) {
+void PeerCall::onNegotiate(const CallMessage& /*m*/, const Negotiate& n, TimePoint /*now*/,
+                           CallEffects& out) {
     if (n.metadata) {
         m_remoteMetadata = n.metadata;
         out.emplace_back(RemoteMetadataChanged{m_id, *n.metadata});
@@ -429,7 +471,8 @@ void PeerCall::onNegotiate(const CallMessage& /*m*/, const Negotiate& n, TimePoi
                                m_localOp == LocalOp::IceRestartOffer;
         const bool polite = m_direction == CallDirection::Inbound;
         if (collision && !polite) {
-            out.emplace_back(MessageDropped{m_id, DropReason::WrongState, "negotiate glare: impolite peer keeps its offer"});
+            out.emplace_back(MessageDropped{m_id, DropReason::WrongState,
+                                            "negotiate glare: impolite peer keeps its offer"});
             return;
         }
         // Polite peer: abandon our pending offer and take theirs (perfect negotiation).
@@ -476,7 +519,8 @@ CallEffects PeerCall::onIceState(IceConnectionState s, TimePoint now) {
         case IceConnectionState::Failed:
             disarm(Timer::IceDisconnected);
             if (m_direction == CallDirection::Outbound) {
-                if (m_localOp == LocalOp::IceRestartOffer || m_timers.contains(Timer::IceRestart)) break;  // already restarting
+                if (m_localOp == LocalOp::IceRestartOffer || m_timers.contains(Timer::IceRestart))
+                    break;  // already restarting
                 if (m_iceRestarts >= m_config.maxIceRestarts) {
                     end(HangupReason::IceFailed, EndedBy::Local, true, out);
                 } else {
@@ -509,7 +553,8 @@ CallEffects PeerCall::setLocalMetadata(SdpStreamMetadata metadata, TimePoint /*n
     CallEffects out;
     if (m_state == CallState::Ended) return out;
     m_localMetadata = std::move(metadata);
-    if (isLive(m_state)) out.emplace_back(SendCallMessage{message(SdpStreamMetadataChanged{*m_localMetadata})});
+    if (isLive(m_state))
+        out.emplace_back(SendCallMessage{message(SdpStreamMetadataChanged{*m_localMetadata})});
     return finish(std::move(out));
 }
 

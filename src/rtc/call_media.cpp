@@ -5,7 +5,9 @@ namespace mxrtc::rtc {
 CallMedia::CallMedia(MediaEngine& engine, MediaOptions options, Events events)
     : m_engine(engine), m_options(std::move(options)), m_events(std::move(events)) {}
 
-CallMedia::~CallMedia() { closeAll(); }
+CallMedia::~CallMedia() {
+    closeAll();
+}
 
 bool CallMedia::perform(const core::CallEffect& effect) {
     if (const auto* c = std::get_if<core::CreatePeer>(&effect)) {
@@ -56,7 +58,8 @@ bool CallMedia::perform(const core::CallEffect& effect) {
 
 void CallMedia::setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw) {
     m_sendKey.emplace(keyIndex, std::vector<std::uint8_t>(raw.begin(), raw.end()));
-    for (auto& [call, p] : m_peers) p->setSendKey(keyIndex, raw);
+    for (auto& [call, p] : m_peers)
+        p->setSendKey(keyIndex, raw);
 }
 
 void CallMedia::setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw) {
@@ -70,7 +73,8 @@ Peer* CallMedia::peer(const CallId& call) {
 
 std::vector<CallId> CallMedia::calls() const {
     std::vector<CallId> out;
-    for (const auto& [call, p] : m_peers) out.push_back(call);
+    for (const auto& [call, p] : m_peers)
+        out.push_back(call);
     return out;
 }
 
@@ -81,9 +85,12 @@ std::optional<PeerStats> CallMedia::stats(const CallId& call) const {
 }
 
 void CallMedia::sendData(const std::string& text) {
-    for (auto& [call, p] : m_peers) p->sendData(text);
+    for (auto& [call, p] : m_peers)
+        p->sendData(text);
 }
 
-void CallMedia::closeAll() { m_peers.clear(); }
+void CallMedia::closeAll() {
+    m_peers.clear();
+}
 
 }  // namespace mxrtc::rtc

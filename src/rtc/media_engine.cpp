@@ -12,14 +12,14 @@ struct Needed {
     const char* package;
 };
 constexpr Needed kNeeded[] = {
-    {"webrtcbin", "gstreamer1.0-plugins-bad"}, {"nicesrc", "gstreamer1.0-nice"},
-    {"dtlssrtpenc", "gstreamer1.0-plugins-bad"}, {"sctpenc", "gstreamer1.0-plugins-bad"},
+    {"webrtcbin", "gstreamer1.0-plugins-bad"},     {"nicesrc", "gstreamer1.0-nice"},
+    {"dtlssrtpenc", "gstreamer1.0-plugins-bad"},   {"sctpenc", "gstreamer1.0-plugins-bad"},
     {"audiotestsrc", "gstreamer1.0-plugins-base"}, {"videotestsrc", "gstreamer1.0-plugins-base"},
-    {"opusenc", "gstreamer1.0-plugins-base"}, {"opusdec", "gstreamer1.0-plugins-base"},
-    {"vp8enc", "gstreamer1.0-plugins-good"}, {"vp8dec", "gstreamer1.0-plugins-good"},
-    {"rtpopuspay", "gstreamer1.0-plugins-good"}, {"rtpopusdepay", "gstreamer1.0-plugins-good"},
-    {"rtpvp8pay", "gstreamer1.0-plugins-good"}, {"rtpvp8depay", "gstreamer1.0-plugins-good"},
-    {"appsrc", "gstreamer1.0-plugins-base"}, {"appsink", "gstreamer1.0-plugins-base"},
+    {"opusenc", "gstreamer1.0-plugins-base"},      {"opusdec", "gstreamer1.0-plugins-base"},
+    {"vp8enc", "gstreamer1.0-plugins-good"},       {"vp8dec", "gstreamer1.0-plugins-good"},
+    {"rtpopuspay", "gstreamer1.0-plugins-good"},   {"rtpopusdepay", "gstreamer1.0-plugins-good"},
+    {"rtpvp8pay", "gstreamer1.0-plugins-good"},    {"rtpvp8depay", "gstreamer1.0-plugins-good"},
+    {"appsrc", "gstreamer1.0-plugins-base"},       {"appsink", "gstreamer1.0-plugins-base"},
     {"audioconvert", "gstreamer1.0-plugins-base"}, {"audioresample", "gstreamer1.0-plugins-base"},
     {"videoconvert", "gstreamer1.0-plugins-base"},
 };
@@ -28,7 +28,9 @@ gboolean runFunction(gpointer data) {
     (*static_cast<std::function<void()>*>(data))();
     return G_SOURCE_REMOVE;
 }
-void deleteFunction(gpointer data) { delete static_cast<std::function<void()>*>(data); }
+void deleteFunction(gpointer data) {
+    delete static_cast<std::function<void()>*>(data);
+}
 
 }  // namespace
 
@@ -58,8 +60,8 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::create(boost::asio::any_io_exe
     for (const auto& n : kNeeded) {
         GstElementFactory* f = gst_element_factory_find(n.element);
         if (f == nullptr)
-            return makeError(errcode::kUnsupported,
-                             std::string("GStreamer element '") + n.element + "' is missing (apt-get install " + n.package + ")");
+            return makeError(errcode::kUnsupported, std::string("GStreamer element '") + n.element +
+                                                        "' is missing (apt-get install " + n.package + ")");
         gst_object_unref(f);
     }
     auto impl = std::make_shared<Impl>();
@@ -79,7 +81,8 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::create(boost::asio::any_io_exe
     impl->invoke([] {
         for (const char* name : {"dtlsdec", "webrtcbin", "opusenc", "opusdec", "vp8enc", "vp8dec", "nicesrc",
                                  "rtpopuspay", "rtpopusdepay", "rtpvp8depay"}) {
-            if (GstElement* e = gst_element_factory_make(name, nullptr)) gst_object_unref(gst_object_ref_sink(e));
+            if (GstElement* e = gst_element_factory_make(name, nullptr))
+                gst_object_unref(gst_object_ref_sink(e));
         }
     });
     return std::unique_ptr<MediaEngine>(new MediaEngine(std::move(impl)));

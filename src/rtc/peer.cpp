@@ -30,13 +30,20 @@ using SteadyClock = std::chrono::steady_clock;
 
 core::IceConnectionState mapIceState(GstWebRTCICEConnectionState s) {
     switch (s) {
-        case GST_WEBRTC_ICE_CONNECTION_STATE_NEW: return core::IceConnectionState::New;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING: return core::IceConnectionState::Checking;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED: return core::IceConnectionState::Connected;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED: return core::IceConnectionState::Completed;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED: return core::IceConnectionState::Failed;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED: return core::IceConnectionState::Disconnected;
-        case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED: return core::IceConnectionState::Closed;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_NEW:
+            return core::IceConnectionState::New;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING:
+            return core::IceConnectionState::Checking;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+            return core::IceConnectionState::Connected;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+            return core::IceConnectionState::Completed;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+            return core::IceConnectionState::Failed;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
+            return core::IceConnectionState::Disconnected;
+        case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED:
+            return core::IceConnectionState::Closed;
     }
     return core::IceConnectionState::New;
 }
@@ -48,20 +55,22 @@ std::string pipelineDescription(const MediaOptions& o) {
         d << "audiotestsrc is-live=true wave=sine volume=0.3 freq=" << o.toneFrequency
           << " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1"
           << " ! opusenc name=aenc frame-size=20 ! rtpopuspay name=apay pt=" << kOpusPayloadType
-          << " ! application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=" << kOpusPayloadType
-          << " ! webrtc. ";
+          << " ! application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload="
+          << kOpusPayloadType << " ! webrtc. ";
     }
     if (o.video) {
-        d << "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" << o.videoWidth << ",height=" << o.videoHeight
-          << ",framerate=" << o.videoFramerate << "/1 ! videoconvert"
+        d << "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" << o.videoWidth
+          << ",height=" << o.videoHeight << ",framerate=" << o.videoFramerate << "/1 ! videoconvert"
           << " ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=" << 2 * o.videoFramerate
           << " target-bitrate=150000 ";
-        const std::string rtpCaps = "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" +
-                                    std::to_string(kVp8PayloadType);
+        const std::string rtpCaps =
+            "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" +
+            std::to_string(kVp8PayloadType);
         if (o.e2ee) {
             // Our own packetizer (rtpvp8pay cannot take encrypted frames).
             d << "! appsink name=vframes sync=false emit-signals=false max-buffers=8 drop=false "
-              << "appsrc name=vrtp is-live=true format=time caps=\"" << rtpCaps << "\" ! " << rtpCaps << " ! webrtc. ";
+              << "appsrc name=vrtp is-live=true format=time caps=\"" << rtpCaps << "\" ! " << rtpCaps
+              << " ! webrtc. ";
         } else {
             d << "! rtpvp8pay name=vpay pt=" << kVp8PayloadType << " picture-id-mode=15-bit ! " << rtpCaps
               << " ! webrtc. ";
@@ -159,9 +168,13 @@ struct PromiseContext {
     std::shared_ptr<Peer::Impl> impl;
     core::SdpType type;
 };
-void deletePromiseContext(gpointer p) { delete static_cast<PromiseContext*>(p); }
+void deletePromiseContext(gpointer p) {
+    delete static_cast<PromiseContext*>(p);
+}
 
-Peer::Impl* implOf(gpointer p) { return static_cast<Peer::Impl*>(p); }
+Peer::Impl* implOf(gpointer p) {
+    return static_cast<Peer::Impl*>(p);
+}
 
 void onIceCandidate(GstElement* /*webrtc*/, guint mline, gchar* candidate, gpointer data) {
     auto* self = implOf(data);
@@ -171,7 +184,8 @@ void onIceCandidate(GstElement* /*webrtc*/, guint mline, gchar* candidate, gpoin
     c.sdpMLineIndex = mline;
     {
         std::lock_guard lock(self->midsMutex);
-        if (mline < self->localMids.size() && !self->localMids[mline].empty()) c.sdpMid = self->localMids[mline];
+        if (mline < self->localMids.size() && !self->localMids[mline].empty())
+            c.sdpMid = self->localMids[mline];
     }
     self->toListener([c = std::move(c)](Peer::Listener& l) {
         if (l.onLocalCandidate) l.onLocalCandidate(c);
@@ -201,7 +215,9 @@ void onIceGatheringState(GObject* webrtc, GParamSpec*, gpointer data) {
     });
 }
 
-void onDataChannel(GstElement*, GstWebRTCDataChannel* ch, gpointer data) { implOf(data)->attachDataChannel(ch); }
+void onDataChannel(GstElement*, GstWebRTCDataChannel* ch, gpointer data) {
+    implOf(data)->attachDataChannel(ch);
+}
 
 void onDataMessage(GstWebRTCDataChannel*, gchar* text, gpointer data) {
     auto* self = implOf(data);
@@ -231,7 +247,8 @@ void onRemoteDescriptionSet(GstPromise* promise, gpointer data) {
     GError* error = nullptr;
     if (reply != nullptr && gst_structure_has_field(reply, "error")) {
         gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
-        ctx->impl->fail(std::string("set-remote-description: ") + (error != nullptr ? error->message : "failed"));
+        ctx->impl->fail(std::string("set-remote-description: ") +
+                        (error != nullptr ? error->message : "failed"));
         g_clear_error(&error);
     }
     gst_promise_unref(promise);
@@ -243,7 +260,8 @@ gboolean onBusMessage(GstBus*, GstMessage* msg, gpointer data) {
         GError* error = nullptr;
         gchar* debug = nullptr;
         gst_message_parse_error(msg, &error, &debug);
-        self->fail(std::string(GST_OBJECT_NAME(msg->src)) + ": " + (error != nullptr ? error->message : "error"));
+        self->fail(std::string(GST_OBJECT_NAME(msg->src)) + ": " +
+                   (error != nullptr ? error->message : "error"));
         g_clear_error(&error);
         g_free(debug);
     }
@@ -260,7 +278,8 @@ GstFlowReturn onAudioSample(GstAppSink* sink, gpointer data) {
         const auto* samples = reinterpret_cast<const float*>(map.data);
         const std::size_t n = map.size / sizeof(float);
         double sum = 0.0;
-        for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(samples[i]) * samples[i];
+        for (std::size_t i = 0; i < n; ++i)
+            sum += static_cast<double>(samples[i]) * samples[i];
         gst_buffer_unmap(buf, &map);
         std::lock_guard lock(self->statsMutex);
         auto& s = self->stats;
@@ -307,7 +326,8 @@ GstFlowReturn onVideoFrameEncoded(GstAppSink* sink, gpointer data) {
 void onDeepElementAdded(GstBin*, GstBin*, GstElement* element, gpointer data) {
     auto* self = implOf(data);
     GstElementFactory* f = gst_element_get_factory(element);
-    if (f == nullptr || std::strcmp(GST_OBJECT_NAME(f), "nicesrc") != 0 || self->options.icePacingMs == 0) return;
+    if (f == nullptr || std::strcmp(GST_OBJECT_NAME(f), "nicesrc") != 0 || self->options.icePacingMs == 0)
+        return;
     GObject* agent = nullptr;
     g_object_get(element, "agent", &agent, nullptr);
     if (agent == nullptr) return;
@@ -315,7 +335,8 @@ void onDeepElementAdded(GstBin*, GstBin*, GstElement* element, gpointer data) {
     g_object_unref(agent);
 }
 
-void addProbe(GstElement* bin, const char* element, const char* padName, GstPadProbeCallback cb, gpointer data) {
+void addProbe(GstElement* bin, const char* element, const char* padName, GstPadProbeCallback cb,
+              gpointer data) {
     GstElement* e = gst_bin_get_by_name(GST_BIN(bin), element);
     if (e == nullptr) return;
     GstPad* pad = gst_element_get_static_pad(e, padName);
@@ -444,8 +465,9 @@ void Peer::Impl::onIncomingPad(GstPad* pad) {
 
     std::string desc;
     if (enc == "OPUS") {
-        desc = "queue ! rtpopusdepay name=adepay ! opusdec plc=true ! audioconvert ! audioresample"
-               " ! audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=asink sync=false";
+        desc =
+            "queue ! rtpopusdepay name=adepay ! opusdec plc=true ! audioconvert ! audioresample"
+            " ! audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=asink sync=false";
     } else if (enc == "VP8") {
         desc = "queue ! rtpvp8depay name=vdepay ! vp8dec name=vdec ! fakesink sync=false";
     } else {
@@ -487,9 +509,10 @@ GstPadProbeReturn Peer::Impl::encryptAudio(GstPadProbeInfo* info) {
     gst_buffer_map(out, &outMap, GST_MAP_WRITE);
     e2ee::FrameInfo fi;
     fi.kind = e2ee::MediaKind::Audio;
-    fi.rtpTimestamp = GST_BUFFER_PTS_IS_VALID(in)
-                          ? static_cast<std::uint32_t>(gst_util_uint64_scale(GST_BUFFER_PTS(in), 48000, GST_SECOND))
-                          : 0;
+    fi.rtpTimestamp =
+        GST_BUFFER_PTS_IS_VALID(in)
+            ? static_cast<std::uint32_t>(gst_util_uint64_scale(GST_BUFFER_PTS(in), 48000, GST_SECOND))
+            : 0;
     e2ee::FrameResult r;
     {
         std::lock_guard lock(cryptoMutex);
@@ -556,7 +579,9 @@ void Peer::Impl::packetizeVideoFrame(GstSample* sample) {
     if (in == nullptr || vp8Src == nullptr || !gst_buffer_map(in, &map, GST_MAP_READ)) return;
     const GstClockTime pts = GST_BUFFER_PTS(in);
     const std::uint32_t rtpTs =
-        vp8TsBase + (GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<std::uint32_t>(gst_util_uint64_scale(pts, 90000, GST_SECOND)) : 0);
+        vp8TsBase + (GST_CLOCK_TIME_IS_VALID(pts)
+                         ? static_cast<std::uint32_t>(gst_util_uint64_scale(pts, 90000, GST_SECOND))
+                         : 0);
     e2ee::FrameInfo fi;
     fi.kind = e2ee::MediaKind::Video;
     fi.codec = e2ee::VideoCodec::VP8;
@@ -603,7 +628,9 @@ Peer::Peer(MediaEngine& engine, MediaOptions options, Listener listener) : m_imp
     m_impl->engine->invoke([impl = m_impl] { impl->build(); });
 }
 
-Peer::~Peer() { close(); }
+Peer::~Peer() {
+    close();
+}
 
 void Peer::close() {
     if (m_impl->closed.exchange(true)) return;
@@ -650,7 +677,8 @@ void Peer::setRemoteDescription(const core::SessionDescription& description) {
             return;
         }
         GstWebRTCSessionDescription* desc = gst_webrtc_session_description_new(
-            description.type == core::SdpType::Offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+            description.type == core::SdpType::Offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER,
+            sdp);
         GstPromise* promise = gst_promise_new_with_change_func(
             onRemoteDescriptionSet, new PromiseContext{impl, description.type}, deletePromiseContext);
         g_signal_emit_by_name(impl->webrtc, "set-remote-description", desc, promise);

@@ -17,7 +17,7 @@ std::vector<Vp8Packet> packetizeVp8(std::span<const std::uint8_t> frame, std::ui
         p.payload.reserve(kVp8DescriptorSize + n);
         p.payload.push_back(static_cast<std::uint8_t>(0x80 | (offset == 0 ? 0x10 : 0x00)));  // X, S, PartID 0
         p.payload.push_back(0x80);                                                           // I
-        p.payload.push_back(static_cast<std::uint8_t>(0x80 | (pid >> 8)));                  // M=1, PictureID hi
+        p.payload.push_back(static_cast<std::uint8_t>(0x80 | (pid >> 8)));  // M=1, PictureID hi
         p.payload.push_back(static_cast<std::uint8_t>(pid & 0xFF));
         p.payload.insert(p.payload.end(), frame.begin() + static_cast<std::ptrdiff_t>(offset),
                          frame.begin() + static_cast<std::ptrdiff_t>(offset + n));
@@ -50,8 +50,8 @@ Vp8Descriptor parseVp8Descriptor(std::span<const std::uint8_t> payload) {
                 i += 1;
             }
         }
-        if ((x & 0x40) != 0) ++i;            // L: TL0PICIDX
-        if ((x & 0x30) != 0) ++i;            // T or K: TID|Y|KEYIDX
+        if ((x & 0x40) != 0) ++i;  // L: TL0PICIDX
+        if ((x & 0x30) != 0) ++i;  // T or K: TID|Y|KEYIDX
         if (i > payload.size()) return {};
     }
     d.size = i;

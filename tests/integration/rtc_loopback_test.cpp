@@ -2,15 +2,15 @@
 // directly, a 1:1 call driven by core::PeerCall, and a 3-member full mesh driven by core::MeshCall
 // with the to-device JSON going through the real serialiser/parser. Media is asserted on what was
 // decoded (buffers, frames, RMS energy), with and without LiveKit frame E2EE.
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <gtest/gtest.h>
-#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -28,7 +28,8 @@ TimePoint wallNow() {
     return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
-bool runUntil(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+bool runUntil(boost::asio::io_context& io, const std::function<bool()>& done,
+              std::chrono::milliseconds timeout) {
     const auto deadline = SteadyClock::now() + timeout;
     while (!done()) {
         if (SteadyClock::now() > deadline) return false;
@@ -45,7 +46,9 @@ double cpuSeconds() {
            static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-long ms(std::optional<Duration> d) { return d ? static_cast<long>(d->count()) : -1; }
+long ms(std::optional<Duration> d) {
+    return d ? static_cast<long>(d->count()) : -1;
+}
 
 class RtcLoopback : public ::testing::Test {
   protected:
@@ -80,12 +83,21 @@ struct DirectPair {
     DirectPair(MediaEngine& engine, MediaOptions oa, MediaOptions ob) {
         Peer::Listener la;
         Peer::Listener lb;
-        la.onLocalDescription = [this](const core::SessionDescription& d) { b->setRemoteDescription(d); b->createAnswer(); };
+        la.onLocalDescription = [this](const core::SessionDescription& d) {
+            b->setRemoteDescription(d);
+            b->createAnswer();
+        };
         lb.onLocalDescription = [this](const core::SessionDescription& d) { a->setRemoteDescription(d); };
         la.onLocalCandidate = [this](const core::IceCandidate& c) { b->addRemoteCandidates({c}); };
         lb.onLocalCandidate = [this](const core::IceCandidate& c) { a->addRemoteCandidates({c}); };
-        la.onIceState = [this](core::IceConnectionState s) { aConnected |= s == core::IceConnectionState::Connected || s == core::IceConnectionState::Completed; };
-        lb.onIceState = [this](core::IceConnectionState s) { bConnected |= s == core::IceConnectionState::Connected || s == core::IceConnectionState::Completed; };
+        la.onIceState = [this](core::IceConnectionState s) {
+            aConnected |=
+                s == core::IceConnectionState::Connected || s == core::IceConnectionState::Completed;
+        };
+        lb.onIceState = [this](core::IceConnectionState s) {
+            bConnected |=
+                s == core::IceConnectionState::Connected || s == core::IceConnectionState::Completed;
+        };
         la.onDataMessage = [this](const std::string& t) { aGot.push_back(t); };
         lb.onDataMessage = [this](const std::string& t) { bGot.push_back(t); };
         la.onError = [this](const std::string& e) { errors.push_back("a: " + e); };
@@ -102,24 +114,28 @@ TEST_F(RtcLoopback, TwoPeersExchangeAudioVideoAndDataOverLoopback) {
     ob.toneFrequency = 660;
     DirectPair p(engine(), oa, ob);
     p.a->createOffer();
-    ASSERT_TRUE(runUntil(io, [&] { return p.aConnected && p.bConnected; }, 10s)) << ::testing::PrintToString(p.errors);
-    ASSERT_TRUE(runUntil(io,
-                         [&] {
-                             auto sa = p.a->stats();
-                             auto sb = p.b->stats();
-                             return sa.audioBuffersDecoded >= 25 && sb.audioBuffersDecoded >= 25 &&
-                                    sa.videoFramesDecoded >= 5 && sb.videoFramesDecoded >= 5;
-                         },
-                         15s))
+    ASSERT_TRUE(runUntil(
+        io, [&] { return p.aConnected && p.bConnected; }, 10s))
+        << ::testing::PrintToString(p.errors);
+    ASSERT_TRUE(runUntil(
+        io,
+        [&] {
+            auto sa = p.a->stats();
+            auto sb = p.b->stats();
+            return sa.audioBuffersDecoded >= 25 && sb.audioBuffersDecoded >= 25 &&
+                   sa.videoFramesDecoded >= 5 && sb.videoFramesDecoded >= 5;
+        },
+        15s))
         << ::testing::PrintToString(p.errors);
     // The data channel opens a little after ICE: retry until a message arrives.
-    ASSERT_TRUE(runUntil(io,
-                         [&] {
-                             if (p.bGot.empty()) p.a->sendData("hello from a");
-                             if (p.aGot.empty()) p.b->sendData("hello from b");
-                             return !p.aGot.empty() && !p.bGot.empty();
-                         },
-                         5s));
+    ASSERT_TRUE(runUntil(
+        io,
+        [&] {
+            if (p.bGot.empty()) p.a->sendData("hello from a");
+            if (p.aGot.empty()) p.b->sendData("hello from b");
+            return !p.aGot.empty() && !p.bGot.empty();
+        },
+        5s));
     EXPECT_EQ(p.bGot.front(), "hello from a");
     EXPECT_EQ(p.aGot.front(), "hello from b");
     const auto sa = p.a->stats();
@@ -128,10 +144,11 @@ TEST_F(RtcLoopback, TwoPeersExchangeAudioVideoAndDataOverLoopback) {
     EXPECT_GT(sa.audioRms, 0.1);
     EXPECT_GT(sb.audioRms, 0.1);
     EXPECT_TRUE(p.errors.empty()) << ::testing::PrintToString(p.errors);
-    std::printf("[ metrics  ] direct pair: ice connected a=%ld ms b=%ld ms; first audio a=%ld ms b=%ld ms; "
-                "first video a=%ld ms; rms a=%.3f b=%.3f\n",
-                ms(sa.iceConnectedAfter), ms(sb.iceConnectedAfter), ms(sa.firstAudioAfter), ms(sb.firstAudioAfter),
-                ms(sa.firstVideoAfter), sa.audioRms, sb.audioRms);
+    std::printf(
+        "[ metrics  ] direct pair: ice connected a=%ld ms b=%ld ms; first audio a=%ld ms b=%ld ms; "
+        "first video a=%ld ms; rms a=%.3f b=%.3f\n",
+        ms(sa.iceConnectedAfter), ms(sb.iceConnectedAfter), ms(sa.firstAudioAfter), ms(sb.firstAudioAfter),
+        ms(sa.firstVideoAfter), sa.audioRms, sb.audioRms);
 }
 
 TEST_F(RtcLoopback, EncryptedFramesDecryptWithTheRightKeyOnly) {
@@ -143,17 +160,20 @@ TEST_F(RtcLoopback, EncryptedFramesDecryptWithTheRightKeyOnly) {
     DirectPair p(engine(), o, o);
     p.a->setSendKey(0, keyA);
     p.b->setSendKey(0, keyB);
-    p.b->setReceiveKey(0, keyA);  // b knows a's key
+    p.b->setReceiveKey(0, keyA);   // b knows a's key
     p.a->setReceiveKey(0, wrong);  // a has a wrong key for b
     p.a->createOffer();
-    ASSERT_TRUE(runUntil(io, [&] { return p.aConnected && p.bConnected; }, 10s)) << ::testing::PrintToString(p.errors);
-    ASSERT_TRUE(runUntil(io,
-                         [&] {
-                             auto sb = p.b->stats();
-                             return sb.audioBuffersDecoded >= 25 && sb.videoFramesDecoded >= 5 &&
-                                    p.a->stats().decryptFailures >= 20;
-                         },
-                         15s))
+    ASSERT_TRUE(runUntil(
+        io, [&] { return p.aConnected && p.bConnected; }, 10s))
+        << ::testing::PrintToString(p.errors);
+    ASSERT_TRUE(runUntil(
+        io,
+        [&] {
+            auto sb = p.b->stats();
+            return sb.audioBuffersDecoded >= 25 && sb.videoFramesDecoded >= 5 &&
+                   p.a->stats().decryptFailures >= 20;
+        },
+        15s))
         << ::testing::PrintToString(p.errors);
     const auto sa = p.a->stats();
     const auto sb = p.b->stats();
@@ -166,11 +186,12 @@ TEST_F(RtcLoopback, EncryptedFramesDecryptWithTheRightKeyOnly) {
     EXPECT_EQ(sa.audioBuffersDecoded, 0U);
     EXPECT_EQ(sa.videoFramesDecoded, 0U);
     EXPECT_TRUE(p.errors.empty()) << ::testing::PrintToString(p.errors);
-    std::printf("[ metrics  ] e2ee pair: b decrypted %llu frames (first after %ld ms), video frames %llu, rms %.3f; "
-                "a dropped %llu undecryptable frames\n",
-                static_cast<unsigned long long>(sb.framesDecrypted), ms(sb.firstDecryptedAfter),
-                static_cast<unsigned long long>(sb.videoFramesDecoded), sb.audioRms,
-                static_cast<unsigned long long>(sa.decryptFailures));
+    std::printf(
+        "[ metrics  ] e2ee pair: b decrypted %llu frames (first after %ld ms), video frames %llu, rms %.3f; "
+        "a dropped %llu undecryptable frames\n",
+        static_cast<unsigned long long>(sb.framesDecrypted), ms(sb.firstDecryptedAfter),
+        static_cast<unsigned long long>(sb.videoFramesDecoded), sb.audioRms,
+        static_cast<unsigned long long>(sa.decryptFailures));
 }
 
 // ---- core-driven mesh with real media ------------------------------------------------------------------
@@ -199,9 +220,10 @@ class MeshRig {
         auto counter = std::make_shared<int>(0);
         core::MeshCallConfig config;
         config.peer.firstCandidateDelay = Duration{5};  // loopback: trickle the host candidate at once
-        config.peer.maxIceRestarts = 0;                  // webrtcbin 1.22: a new call replaces ICE restart
+        config.peer.maxIceRestarts = 0;                 // webrtcbin 1.22: a new call replaces ICE restart
         n->mesh = std::make_unique<core::MeshCall>(
-            n->self, [counter, device] { return std::string("call") + device + std::to_string(++*counter); }, config);
+            n->self, [counter, device] { return std::string("call") + device + std::to_string(++*counter); },
+            config);
         const std::size_t i = m_nodes.size();
         MediaOptions o;
         o.toneFrequency = tone;
@@ -232,7 +254,8 @@ class MeshRig {
     MeshNode& node(std::size_t i) { return *m_nodes[i]; }
     std::vector<core::MeshMember> members(const std::vector<std::size_t>& ids) {
         std::vector<core::MeshMember> out;
-        for (auto i : ids) out.push_back({node(i).self.user, node(i).self.device, node(i).self.sessionId});
+        for (auto i : ids)
+            out.push_back({node(i).self.user, node(i).self.device, node(i).self.sessionId});
         return out;
     }
     void join(std::size_t i, const std::vector<std::size_t>& ids) {
@@ -256,9 +279,11 @@ class MeshRig {
                 const std::string wire = s->content.dump();
                 for (std::size_t j = 0; j < m_nodes.size(); ++j) {
                     if (node(j).self.user != s->user || node(j).self.device != s->device) continue;
-                    m_io.post([this, alive = std::weak_ptr<bool>(m_alive), j, from = n.self.user, type = s->type, wire] {
+                    m_io.post([this, alive = std::weak_ptr<bool>(m_alive), j, from = n.self.user,
+                               type = s->type, wire] {
                         if (!alive.expired() && !node(j).left)
-                            perform(j, node(j).mesh->onToDevice(from, type, nlohmann::json::parse(wire), wallNow()));
+                            perform(j, node(j).mesh->onToDevice(from, type, nlohmann::json::parse(wire),
+                                                                wallNow()));
                     });
                 }
             } else if (auto* started = std::get_if<core::MeshPeerStarted>(&e)) {
@@ -325,9 +350,10 @@ TEST_P(RtcMesh, ThreeMembersHearEachOtherAndSurviveALeave) {
     auto c = rig.add("@carol:it", "CDEV", 660);
     const double cpu0 = cpuSeconds();
     const auto t0 = SteadyClock::now();
-    for (auto i : {a, b, c}) rig.join(i, {a, b, c});
-    ASSERT_TRUE(runUntil(io, [&] { return rig.hearsAll(a, 2, 25) && rig.hearsAll(b, 2, 25) && rig.hearsAll(c, 2, 25); },
-                         20s))
+    for (auto i : {a, b, c})
+        rig.join(i, {a, b, c});
+    ASSERT_TRUE(runUntil(
+        io, [&] { return rig.hearsAll(a, 2, 25) && rig.hearsAll(b, 2, 25) && rig.hearsAll(c, 2, 25); }, 20s))
         << "a errors " << ::testing::PrintToString(rig.node(a).errors);
     for (auto i : {a, b, c}) {
         EXPECT_TRUE(rig.node(i).errors.empty()) << ::testing::PrintToString(rig.node(i).errors);
@@ -336,35 +362,44 @@ TEST_P(RtcMesh, ThreeMembersHearEachOtherAndSurviveALeave) {
                 EXPECT_GT(s.framesDecrypted, 0U);
                 EXPECT_EQ(s.decryptFailures, 0U);
             }
-            std::printf("[ metrics  ] mesh%s %s: ice %ld ms, first audio %ld ms, first decrypted %ld ms after its peer "
-                        "was created; rms %.3f\n",
-                        e2ee ? "+e2ee" : "", rig.node(i).self.device.str().c_str(), ms(s.iceConnectedAfter),
-                        ms(s.firstAudioAfter), ms(s.firstDecryptedAfter), s.audioRms);
+            std::printf(
+                "[ metrics  ] mesh%s %s: ice %ld ms, first audio %ld ms, first decrypted %ld ms after its "
+                "peer "
+                "was created; rms %.3f\n",
+                e2ee ? "+e2ee" : "", rig.node(i).self.device.str().c_str(), ms(s.iceConnectedAfter),
+                ms(s.firstAudioAfter), ms(s.firstDecryptedAfter), s.audioRms);
         }
     }
-    const auto allHeard = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
+    const auto allHeard =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
     // CPU of the whole process (3 members x 2 peers, encode + decode) over a steady 2 s window.
     const double cpu1 = cpuSeconds();
-    runUntil(io, [] { return false; }, 2s);
+    runUntil(
+        io, [] { return false; }, 2s);
     const double steadyCpu = (cpuSeconds() - cpu1) / 2.0;
-    std::printf("[ metrics  ] mesh%s: join -> every member hears both others in %lld ms; setup CPU %.2f s; "
-                "steady CPU %.0f%% of one core for 3 members (6 peers)\n",
-                e2ee ? "+e2ee" : "", static_cast<long long>(allHeard), cpu1 - cpu0, steadyCpu * 100.0);
+    std::printf(
+        "[ metrics  ] mesh%s: join -> every member hears both others in %lld ms; setup CPU %.2f s; "
+        "steady CPU %.0f%% of one core for 3 members (6 peers)\n",
+        e2ee ? "+e2ee" : "", static_cast<long long>(allHeard), cpu1 - cpu0, steadyCpu * 100.0);
 
     // carol leaves: alice and bob hang up on her and keep their call.
     rig.leave(c);
     rig.membersChanged(a, {a, b});
     rig.membersChanged(b, {a, b});
-    ASSERT_TRUE(runUntil(io, [&] { return rig.statsOf(a).size() == 1 && rig.statsOf(b).size() == 1; }, 5s));
+    ASSERT_TRUE(runUntil(
+        io, [&] { return rig.statsOf(a).size() == 1 && rig.statsOf(b).size() == 1; }, 5s));
     EXPECT_TRUE(rig.statsOf(c).empty());
     const auto before = rig.statsOf(a).at(0).audioBuffersDecoded;
-    ASSERT_TRUE(runUntil(io, [&] { return rig.statsOf(a).at(0).audioBuffersDecoded >= before + 25; }, 5s));
+    ASSERT_TRUE(runUntil(
+        io, [&] { return rig.statsOf(a).at(0).audioBuffersDecoded >= before + 25; }, 5s));
     EXPECT_GT(rig.statsOf(a).at(0).audioRms, 0.1);
     const double twoCpu0 = cpuSeconds();
-    runUntil(io, [] { return false; }, 2s);
-    std::printf("[ metrics  ] mesh%s: steady CPU %.0f%% of one core for 2 members (2 peers)\n", e2ee ? "+e2ee" : "",
-                (cpuSeconds() - twoCpu0) / 2.0 * 100.0);
-    for (auto i : {a, b}) rig.leave(i);
+    runUntil(
+        io, [] { return false; }, 2s);
+    std::printf("[ metrics  ] mesh%s: steady CPU %.0f%% of one core for 2 members (2 peers)\n",
+                e2ee ? "+e2ee" : "", (cpuSeconds() - twoCpu0) / 2.0 * 100.0);
+    for (auto i : {a, b})
+        rig.leave(i);
 }
 
 struct LatencyCase {
@@ -387,7 +422,8 @@ TEST_P(RtcJoinLatency, MemberSeenToFirstDecryptedFrame) {
         auto b = warm.add("@bob:it", "BDEV", 550);
         warm.join(a, {a, b});
         warm.join(b, {a, b});
-        ASSERT_TRUE(runUntil(io, [&] { return warm.hearsAll(a, 1, 5) && warm.hearsAll(b, 1, 5); }, 15s));
+        ASSERT_TRUE(runUntil(
+            io, [&] { return warm.hearsAll(a, 1, 5) && warm.hearsAll(b, 1, 5); }, 15s));
         warm.leave(a);
         warm.leave(b);
     }
@@ -398,7 +434,8 @@ TEST_P(RtcJoinLatency, MemberSeenToFirstDecryptedFrame) {
         auto c = rig.add("@carol:it", "CDEV", 660);
         rig.join(a, {a, b});
         rig.join(b, {a, b});
-        ASSERT_TRUE(runUntil(io, [&] { return rig.hearsAll(a, 1, 5) && rig.hearsAll(b, 1, 5); }, 15s));
+        ASSERT_TRUE(runUntil(
+            io, [&] { return rig.hearsAll(a, 1, 5) && rig.hearsAll(b, 1, 5); }, 15s));
         const auto t0 = SteadyClock::now();
         rig.join(c, {a, b, c});
         rig.membersChanged(a, {a, b, c});
@@ -409,7 +446,8 @@ TEST_P(RtcJoinLatency, MemberSeenToFirstDecryptedFrame) {
         while ((!aFromC || !cFromA) && SteadyClock::now() < deadline) {
             io.restart();
             io.run_for(1ms);
-            const long now = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
+            const long now =
+                std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
             if (!aFromC) {
                 if (auto s = rig.statsWith(a, c); s && s->framesDecrypted > 0) aFromC = now;
             }
@@ -420,28 +458,35 @@ TEST_P(RtcJoinLatency, MemberSeenToFirstDecryptedFrame) {
         ASSERT_TRUE(aFromC && cFromA) << "run " << run;
         existingGets.push_back(*aFromC);
         joinerGets.push_back(*cFromA);
-        for (auto i : {a, b, c}) rig.leave(i);
-        runUntil(io, [] { return false; }, 100ms);
+        for (auto i : {a, b, c})
+            rig.leave(i);
+        runUntil(
+            io, [] { return false; }, 100ms);
     }
     auto p50 = [](std::vector<long> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    std::printf("[ metrics  ] jitterbuffer %u ms, ICE pacing %u ms: member seen -> first decrypted frame: existing member p50 %ld ms "
-                "(runs %s), joiner p50 %ld ms (runs %s)\n",
-                GetParam().jitterMs, GetParam().pacingMs, p50(existingGets), ::testing::PrintToString(existingGets).c_str(), p50(joinerGets),
-                ::testing::PrintToString(joinerGets).c_str());
+    std::printf(
+        "[ metrics  ] jitterbuffer %u ms, ICE pacing %u ms: member seen -> first decrypted frame: existing "
+        "member p50 %ld ms "
+        "(runs %s), joiner p50 %ld ms (runs %s)\n",
+        GetParam().jitterMs, GetParam().pacingMs, p50(existingGets),
+        ::testing::PrintToString(existingGets).c_str(), p50(joinerGets),
+        ::testing::PrintToString(joinerGets).c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Tuning, RtcJoinLatency,
                          ::testing::Values(LatencyCase{50, 0}, LatencyCase{10, 5}, LatencyCase{10, 2}),
                          [](const auto& info) {
                              return "jitter" + std::to_string(info.param.jitterMs) + "ms_pacing" +
-                                    (info.param.pacingMs ? std::to_string(info.param.pacingMs) + "ms" : "default");
+                                    (info.param.pacingMs ? std::to_string(info.param.pacingMs) + "ms"
+                                                         : "default");
                          });
 
-INSTANTIATE_TEST_SUITE_P(Media, RtcMesh, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? std::string("e2ee") : std::string("clear"); });
+INSTANTIATE_TEST_SUITE_P(Media, RtcMesh, ::testing::Values(false, true), [](const auto& info) {
+    return info.param ? std::string("e2ee") : std::string("clear");
+});
 
 }  // namespace
 }  // namespace mxrtc::rtc

@@ -36,7 +36,8 @@ inline constexpr std::string_view kNegotiate = "m.call.negotiate";
 inline constexpr std::string_view kReject = "m.call.reject";
 inline constexpr std::string_view kHangup = "m.call.hangup";
 inline constexpr std::string_view kSdpStreamMetadataChanged = "m.call.sdp_stream_metadata_changed";
-inline constexpr std::string_view kSdpStreamMetadataChangedUnstable = "org.matrix.call.sdp_stream_metadata_changed";
+inline constexpr std::string_view kSdpStreamMetadataChangedUnstable =
+    "org.matrix.call.sdp_stream_metadata_changed";
 
 // Common content.
 inline constexpr std::string_view kCallId = "call_id";
@@ -79,7 +80,16 @@ inline constexpr std::string_view kSdpAnswer = "answer";
 inline constexpr std::string_view kVersionOne = "1";
 }  // namespace call_wire
 
-enum class CallEventType { Invite, Candidates, Answer, SelectAnswer, Negotiate, Reject, Hangup, SdpStreamMetadataChanged };
+enum class CallEventType {
+    Invite,
+    Candidates,
+    Answer,
+    SelectAnswer,
+    Negotiate,
+    Reject,
+    Hangup,
+    SdpStreamMetadataChanged
+};
 std::string_view toString(CallEventType t);  // the wire event type (stable name)
 // The type we send: the stable name, except sdp_stream_metadata_changed, which js-sdk sends and
 // listens for under its unstable name.
@@ -175,7 +185,7 @@ struct Reject {
 };
 struct Hangup {
     HangupReason reason = HangupReason::UserHangup;
-    std::string otherReason;  // the verbatim string when reason == Other
+    std::string otherReason;    // the verbatim string when reason == Other
     bool reasonPresent = true;  // false: the field was absent (still means user_hangup)
     friend bool operator==(const Hangup&, const Hangup&) = default;
 };
@@ -184,15 +194,16 @@ struct SdpStreamMetadataChanged {
     friend bool operator==(const SdpStreamMetadataChanged&, const SdpStreamMetadataChanged&) = default;
 };
 
-using CallBody = std::variant<Invite, Candidates, Answer, SelectAnswer, Negotiate, Reject, Hangup, SdpStreamMetadataChanged>;
+using CallBody = std::variant<Invite, Candidates, Answer, SelectAnswer, Negotiate, Reject, Hangup,
+                              SdpStreamMetadataChanged>;
 
 // MSC3401 fields every to-device call message carries (spec §9.2).
 struct GroupCallFields {
-    std::string confId;            // the group call id
-    DeviceId deviceId;             // the sender's device
-    std::string senderSessionId;   // the sender's current session id
-    std::string destSessionId;     // must equal the receiver's current session id, else drop
-    std::uint64_t seq = 0;         // per call, from 0, +1 per message
+    std::string confId;                // the group call id
+    DeviceId deviceId;                 // the sender's device
+    std::string senderSessionId;       // the sender's current session id
+    std::string destSessionId;         // must equal the receiver's current session id, else drop
+    std::uint64_t seq = 0;             // per call, from 0, +1 per message
     std::optional<std::string> msgId;  // js-sdk's org.matrix.msgid
     friend bool operator==(const GroupCallFields&, const GroupCallFields&) = default;
 };

@@ -15,6 +15,12 @@ namespace mxrtc::core {
 // Identities that contain those characters hash differently between the two (spec §8.3).
 enum class JsonEscaping { Js, Go };
 
+// One JSON string literal (quotes included), escaped as JS or Go would. mxrtc-auth uses the Go form
+// for JWT payloads so that they are byte-identical to what lk-jwt-service (go-jose) signs.
+std::string jsonQuote(std::string_view s, JsonEscaping escaping);
+// Same, appended to `out` (no temporary).
+void appendJsonQuoted(std::string& out, std::string_view s, JsonEscaping escaping);
+
 // Compact JSON array of strings, e.g. ["a","b"], escaped as JS or Go would.
 std::string jsonStringArray(std::initializer_list<std::string_view> items, JsonEscaping escaping);
 

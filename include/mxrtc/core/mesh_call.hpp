@@ -42,18 +42,20 @@ struct MeshCallConfig {
     // With an engine that cannot restart ICE (GStreamer 1.22 webrtcbin) set peer.maxIceRestarts = 0:
     // an ICE failure then ends the call with ice_failed and the offerer places a new one (retry).
     PeerCallConfig peer;
-    int maxCallRetries = 3;                  // re-place a failed outgoing call at most this often
+    int maxCallRetries = 3;  // re-place a failed outgoing call at most this often
     Duration retryDelay{2'000};
-    std::size_t maxBufferedPerSender = 64;   // out-of-order (seq) and early (unknown sender) messages
-    Duration unknownSenderGrace{10'000};     // keep messages from a device whose membership we have not seen yet
-    bool sendMsgId = true;                   // add js-sdk's org.matrix.msgid
+    std::size_t maxBufferedPerSender = 64;  // out-of-order (seq) and early (unknown sender) messages
+    Duration unknownSenderGrace{10'000};  // keep messages from a device whose membership we have not seen yet
+    bool sendMsgId = true;                // add js-sdk's org.matrix.msgid
 };
 
 // Lexicographic comparison of two strings as JavaScript compares them (UTF-16 code units), so
 // the offer rule agrees with js-sdk even for non-BMP characters. Invalid UTF-8 falls back to bytes.
 int compareAsUtf16(std::string_view a, std::string_view b);
-// True iff we place the call to `them` (js-sdk: their_user > my_user || (same user && their_device > my_device)).
-bool shouldPlaceCall(const UserId& myUser, const DeviceId& myDevice, const UserId& theirUser, const DeviceId& theirDevice);
+// True iff we place the call to `them` (js-sdk: their_user > my_user || (same user && their_device >
+// my_device)).
+bool shouldPlaceCall(const UserId& myUser, const DeviceId& myDevice, const UserId& theirUser,
+                     const DeviceId& theirDevice);
 
 struct MeshPeerInfo {
     MeshMember member;
@@ -76,7 +78,8 @@ class MeshCall {
     CallEffects onMembersChanged(const std::vector<MeshMember>& members, TimePoint now);
     CallEffects leave(TimePoint now);
 
-    CallEffects onToDevice(const UserId& sender, std::string_view type, const nlohmann::json& content, TimePoint now);
+    CallEffects onToDevice(const UserId& sender, std::string_view type, const nlohmann::json& content,
+                           TimePoint now);
 
     CallEffects onLocalDescription(const CallId& call, const SessionDescription& description, TimePoint now);
     CallEffects onLocalCandidate(const CallId& call, const IceCandidate& candidate, TimePoint now);
@@ -97,8 +100,8 @@ class MeshCall {
         std::uint64_t next = 0;
         std::map<std::uint64_t, CallMessage> held;
     };
-    struct Inbox {  // per sender device
-        std::vector<SeqState> calls;                            // most recent last, bounded
+    struct Inbox {                                             // per sender device
+        std::vector<SeqState> calls;                           // most recent last, bounded
         std::vector<std::pair<TimePoint, CallMessage>> early;  // sender not (yet) a member with that session
         std::size_t held() const;
     };

@@ -24,7 +24,17 @@
 
 namespace mxrtc::core {
 
-enum class CallState { Idle, CreatingOffer, InviteSent, Ringing, CreatingAnswer, Connecting, Connected, Reconnecting, Ended };
+enum class CallState {
+    Idle,
+    CreatingOffer,
+    InviteSent,
+    Ringing,
+    CreatingAnswer,
+    Connecting,
+    Connected,
+    Reconnecting,
+    Ended
+};
 std::string_view toString(CallState s);
 
 enum class CallDirection { Outbound, Inbound };
@@ -52,8 +62,8 @@ struct SendToDevice {
 // ---- effects: media engine (performed in order, per call) ----------------------------------------
 struct CreatePeer {
     CallId call;
-    bool polite = false;                  // perfect-negotiation role: the callee is polite
-    std::optional<UserId> remoteUser;     // known for inbound calls and invites with an invitee
+    bool polite = false;                   // perfect-negotiation role: the callee is polite
+    std::optional<UserId> remoteUser;      // known for inbound calls and invites with an invitee
     std::optional<DeviceId> remoteDevice;  // filled in by MeshCall
 };
 struct CreateOffer {
@@ -99,18 +109,18 @@ struct RemoteMetadataChanged {
 };
 // A received message was not acted upon (counted and logged by the shell, never silent).
 enum class DropReason {
-    Malformed,      // failed to parse (detail = the error message, naming the field)
-    OwnEcho,        // our own (user, party) echo
-    WrongParty,     // not from the opponent we selected
-    WrongState,     // not expected in the current state
-    UnknownCall,    // no call with that call_id (mesh)
-    WrongConf,      // conf_id of another group call (mesh)
-    WrongSession,   // dest_session_id is not our current session (mesh)
-    StaleSession,   // sender_session_id is not the member's current session (mesh)
-    NotAMember,     // sender device is not (or no longer) a member of the call (mesh)
-    Duplicate,      // seq already processed (mesh)
-    BufferFull,     // too many out-of-order / early messages (mesh)
-    Expired,        // invite lifetime already elapsed
+    Malformed,     // failed to parse (detail = the error message, naming the field)
+    OwnEcho,       // our own (user, party) echo
+    WrongParty,    // not from the opponent we selected
+    WrongState,    // not expected in the current state
+    UnknownCall,   // no call with that call_id (mesh)
+    WrongConf,     // conf_id of another group call (mesh)
+    WrongSession,  // dest_session_id is not our current session (mesh)
+    StaleSession,  // sender_session_id is not the member's current session (mesh)
+    NotAMember,    // sender device is not (or no longer) a member of the call (mesh)
+    Duplicate,     // seq already processed (mesh)
+    BufferFull,    // too many out-of-order / early messages (mesh)
+    Expired,       // invite lifetime already elapsed
 };
 std::string_view toString(DropReason r);
 struct MessageDropped {
@@ -127,43 +137,45 @@ struct MeshPeerStarted {
     CallDirection direction;
 };
 
-using CallEffect = std::variant<SendCallMessage, SendToDevice, CreatePeer, CreateOffer, CreateAnswer,
-                                SetRemoteDescription, AddRemoteCandidates, ClosePeer, ScheduleWakeup,
-                                CallStateChanged, IncomingCall, CallEnded, RemoteMetadataChanged, MessageDropped,
-                                MeshPeerStarted>;
+using CallEffect =
+    std::variant<SendCallMessage, SendToDevice, CreatePeer, CreateOffer, CreateAnswer, SetRemoteDescription,
+                 AddRemoteCandidates, ClosePeer, ScheduleWakeup, CallStateChanged, IncomingCall, CallEnded,
+                 RemoteMetadataChanged, MessageDropped, MeshPeerStarted>;
 using CallEffects = std::vector<CallEffect>;
 
 struct PeerCallConfig {
-    Duration inviteLifetime{60'000};           // js-sdk 60 s (spec recommends >= 90 s)
+    Duration inviteLifetime{60'000};  // js-sdk 60 s (spec recommends >= 90 s)
     // Local candidates are batched (MSC2746 / js-sdk): the first batch after the invite/answer
     // goes after firstCandidateDelay (the ~200 ms js-sdk gives candidates to join the invite),
     // later batches after 2 s (caller) / 500 ms (callee). Lower the first delay on fast links.
     Duration firstCandidateDelay{200};
     Duration callerCandidateDelay{2'000};
     Duration calleeCandidateDelay{500};
-    bool flushOnGatheringComplete = true;      // end-of-candidates sends the batch at once
-    Duration iceDisconnectedTimeout{5'000};    // Disconnected this long counts as Failed
-    Duration iceRestartTimeout{10'000};        // a restart must reconnect within this
-    int maxIceRestarts = 3;                    // then hang up with ice_failed
+    bool flushOnGatheringComplete = true;    // end-of-candidates sends the batch at once
+    Duration iceDisconnectedTimeout{5'000};  // Disconnected this long counts as Failed
+    Duration iceRestartTimeout{10'000};      // a restart must reconnect within this
+    int maxIceRestarts = 3;                  // then hang up with ice_failed
     std::optional<CallCapabilities> capabilities;
 };
 
 // Glare (spec §9.1): an invite arrives for the same opponent while we are calling them.
 enum class GlareDecision {
-    NotGlare,         // we are not (about to be) calling them
-    AnswerIncoming,   // ours was still being prepared: drop it silently, answer theirs
-    ReplaceOurs,      // ours was sent and has the larger call_id: hang ours up ("replaced"), answer theirs
-    RejectIncoming,   // ours was sent and has the smaller call_id: hang theirs up with "replaced"
+    NotGlare,        // we are not (about to be) calling them
+    AnswerIncoming,  // ours was still being prepared: drop it silently, answer theirs
+    ReplaceOurs,     // ours was sent and has the larger call_id: hang ours up ("replaced"), answer theirs
+    RejectIncoming,  // ours was sent and has the smaller call_id: hang theirs up with "replaced"
 };
 std::string_view toString(GlareDecision d);
-GlareDecision decideGlare(CallState ourState, CallDirection ourDirection, const CallId& ours, const CallId& incoming);
+GlareDecision decideGlare(CallState ourState, CallDirection ourDirection, const CallId& ours,
+                          const CallId& incoming);
 
 class PeerCall {
   public:
     PeerCall(CallId id, UserId me, PartyId myParty, PeerCallConfig config = {});
 
     // ---- caller ----
-    CallEffects placeCall(std::optional<UserId> invitee, std::optional<SdpStreamMetadata> metadata, TimePoint now);
+    CallEffects placeCall(std::optional<UserId> invitee, std::optional<SdpStreamMetadata> metadata,
+                          TimePoint now);
 
     // ---- callee ----
     // The invite that starts this call (`age` = how old it was when received; 0 for to-device).
@@ -178,7 +190,7 @@ class PeerCall {
     CallEffects onLocalCandidate(const IceCandidate& candidate, TimePoint now);
     CallEffects onIceState(IceConnectionState state, TimePoint now);
     CallEffects onMediaFailed(TimePoint now);  // local media could not be opened
-    CallEffects renegotiate(TimePoint now);     // tracks changed: new offer via m.call.negotiate
+    CallEffects renegotiate(TimePoint now);    // tracks changed: new offer via m.call.negotiate
     CallEffects setLocalMetadata(SdpStreamMetadata metadata, TimePoint now);  // mute / purpose changes
     CallEffects onWakeup(TimePoint now);
 

@@ -58,15 +58,15 @@ struct MediaOptions {
     int videoHeight = 120;
     int videoFramerate = 15;
     std::vector<std::string> iceAddresses{"127.0.0.1"};  // the only host candidates offered
-    bool e2ee = false;              // encrypt/decrypt every encoded frame (keys below)
-    std::uint32_t jitterLatencyMs = 50;  // webrtcbin jitterbuffer latency
-    std::uint32_t icePacingMs = 0;       // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
+    bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
+    std::uint32_t jitterLatencyMs = 50;                  // webrtcbin jitterbuffer latency
+    std::uint32_t icePacingMs = 0;  // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
 };
 
 struct PeerStats {
     std::uint64_t audioBuffersDecoded = 0;
     std::uint64_t audioSamplesDecoded = 0;
-    double audioRms = 0.0;             // of the decoded audio over the last ~200 ms (0..1 full scale)
+    double audioRms = 0.0;  // of the decoded audio over the last ~200 ms (0..1 full scale)
     std::uint64_t videoFramesDecoded = 0;
     std::uint64_t dataMessagesReceived = 0;
     std::uint64_t framesEncrypted = 0;

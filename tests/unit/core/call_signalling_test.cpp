@@ -17,7 +17,8 @@ struct Case {
 std::vector<Case> load(const char* key) {
     std::vector<Case> out;
     const Json all = test::loadVector("signalling/cases.json");
-    for (const auto& c : all[key]) out.push_back({c["name"].get<std::string>(), c});
+    for (const auto& c : all[key])
+        out.push_back({c["name"].get<std::string>(), c});
     return out;
 }
 
@@ -48,10 +49,13 @@ TEST_P(ValidCallEvents, ParseSerialiseRoundTrip) {
     if (e.contains("version")) EXPECT_EQ(m->version, e["version"].get<int>());
     if (e.contains("party_id")) EXPECT_EQ(m->partyId.str(), e["party_id"].get<std::string>());
     if (e.contains("lifetime")) {
-        if (auto* inv = std::get_if<Invite>(&m->body)) EXPECT_EQ(inv->lifetime.count(), e["lifetime"].get<int>());
-        if (auto* neg = std::get_if<Negotiate>(&m->body)) EXPECT_EQ(neg->lifetime->count(), e["lifetime"].get<int>());
+        if (auto* inv = std::get_if<Invite>(&m->body))
+            EXPECT_EQ(inv->lifetime.count(), e["lifetime"].get<int>());
+        if (auto* neg = std::get_if<Negotiate>(&m->body))
+            EXPECT_EQ(neg->lifetime->count(), e["lifetime"].get<int>());
     }
-    if (e.contains("invitee")) EXPECT_EQ(std::get<Invite>(m->body).invitee->str(), e["invitee"].get<std::string>());
+    if (e.contains("invitee"))
+        EXPECT_EQ(std::get<Invite>(m->body).invitee->str(), e["invitee"].get<std::string>());
     if (e.contains("metadata_streams")) {
         std::optional<SdpStreamMetadata> meta;
         if (auto* inv = std::get_if<Invite>(&m->body)) meta = inv->metadata;
@@ -65,10 +69,12 @@ TEST_P(ValidCallEvents, ParseSerialiseRoundTrip) {
         EXPECT_EQ(cs.size(), e["candidates"].get<std::size_t>());
         if (e.value("end_of_candidates", false)) EXPECT_TRUE(cs.back().endOfCandidates());
     }
-    if (e.contains("reason")) EXPECT_EQ(toString(std::get<Hangup>(m->body).reason), e["reason"].get<std::string>());
+    if (e.contains("reason"))
+        EXPECT_EQ(toString(std::get<Hangup>(m->body).reason), e["reason"].get<std::string>());
     if (e.contains("seq")) EXPECT_EQ(m->group->seq, e["seq"].get<std::uint64_t>());
     if (e.contains("conf_id")) EXPECT_EQ(m->group->confId, e["conf_id"].get<std::string>());
-    if (e.contains("dest_session_id")) EXPECT_EQ(m->group->destSessionId, e["dest_session_id"].get<std::string>());
+    if (e.contains("dest_session_id"))
+        EXPECT_EQ(m->group->destSessionId, e["dest_session_id"].get<std::string>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, ValidCallEvents, ::testing::ValuesIn(load("valid")),
@@ -100,7 +106,8 @@ TEST(CallSignalling, ToDeviceFieldsRequiredOnlyForToDeviceTransport) {
 TEST(CallSignalling, UnstableMetadataChangedTypeIsUnderstoodAndSent) {
     EXPECT_EQ(callEventTypeFromString("org.matrix.call.sdp_stream_metadata_changed"),
               CallEventType::SdpStreamMetadataChanged);
-    EXPECT_EQ(sendEventType(CallEventType::SdpStreamMetadataChanged), "org.matrix.call.sdp_stream_metadata_changed");
+    EXPECT_EQ(sendEventType(CallEventType::SdpStreamMetadataChanged),
+              "org.matrix.call.sdp_stream_metadata_changed");
     EXPECT_EQ(sendEventType(CallEventType::Invite), "m.call.invite");
     EXPECT_FALSE(isCallEventType("m.call.member"));
 }

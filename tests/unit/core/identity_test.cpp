@@ -45,5 +45,15 @@ TEST(Identity, SessionIdentityIsUserColonDevice) {
               "@alice:example.org:ALICEDEV");
 }
 
+TEST(Identity, JsonQuoteEscapesLikeTheChosenSerialiser) {
+    EXPECT_EQ(jsonQuote("@a<b>:x&y", JsonEscaping::Js), R"("@a<b>:x&y")");
+    EXPECT_EQ(jsonQuote("@a<b>:x&y", JsonEscaping::Go), R"("@a\u003cb\u003e:x\u0026y")");
+    EXPECT_EQ(jsonQuote("q\"\x1f", JsonEscaping::Go), R"("q\"\u001f")");
+    EXPECT_EQ(jsonQuote("", JsonEscaping::Go), R"("")");
+    std::string out = "x:";
+    appendJsonQuoted(out, "a&b", JsonEscaping::Go);
+    EXPECT_EQ(out, R"(x:"a\u0026b")");
+}
+
 }  // namespace
 }  // namespace mxrtc::core

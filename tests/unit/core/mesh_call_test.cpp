@@ -44,7 +44,8 @@ MeshSelf self(const char* user, const char* device) {
     return MeshSelf{UserId(user), DeviceId(device), std::string("s-") + device, "conf1"};
 }
 
-Json toDevice(const char* callId, const char* fromDevice, std::uint64_t seq, const char* destSession, Json body) {
+Json toDevice(const char* callId, const char* fromDevice, std::uint64_t seq, const char* destSession,
+              Json body) {
     Json c = std::move(body);
     c["call_id"] = callId;
     c["party_id"] = fromDevice;
@@ -57,10 +58,14 @@ Json toDevice(const char* callId, const char* fromDevice, std::uint64_t seq, con
     return c;
 }
 Json inviteBody() {
-    return {{"offer", {{"type", "offer"}, {"sdp", "v=0 o"}}}, {"lifetime", 60000}, {"invitee", "@bob:example.org"}};
+    return {{"offer", {{"type", "offer"}, {"sdp", "v=0 o"}}},
+            {"lifetime", 60000},
+            {"invitee", "@bob:example.org"}};
 }
 Json candidatesBody() {
-    return {{"candidates", Json::array({{{"candidate", "candidate:1 1 UDP 1 127.0.0.1 5000 typ host"}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}})}};
+    return {{"candidates", Json::array({{{"candidate", "candidate:1 1 UDP 1 127.0.0.1 5000 typ host"},
+                                         {"sdpMid", "0"},
+                                         {"sdpMLineIndex", 0}}})}};
 }
 
 // ---- the offer rule -------------------------------------------------------------------------------
@@ -78,11 +83,13 @@ class OfferRule : public ::testing::TestWithParam<OfferCase> {};
 // js-sdk GroupCall: call out iff their_user > my_user || (same user && their_device > my_device).
 TEST_P(OfferRule, LowerUserIdThenLowerDeviceIdCalls) {
     const auto& p = GetParam();
-    EXPECT_EQ(shouldPlaceCall(UserId(p.myUser), DeviceId(p.myDevice), UserId(p.theirUser), DeviceId(p.theirDevice)),
-              p.weCall);
+    EXPECT_EQ(
+        shouldPlaceCall(UserId(p.myUser), DeviceId(p.myDevice), UserId(p.theirUser), DeviceId(p.theirDevice)),
+        p.weCall);
     // Exactly one side of every pair calls.
-    EXPECT_NE(shouldPlaceCall(UserId(p.theirUser), DeviceId(p.theirDevice), UserId(p.myUser), DeviceId(p.myDevice)),
-              p.weCall);
+    EXPECT_NE(
+        shouldPlaceCall(UserId(p.theirUser), DeviceId(p.theirDevice), UserId(p.myUser), DeviceId(p.myDevice)),
+        p.weCall);
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, OfferRule,
@@ -95,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
                       OfferCase{"prefix_is_lower", "@al:x", "D", "@alice:x", "D", true},
                       // U+FF5F (UTF-8 EF BD 9F) vs U+1F600 (F0 9F 98 80): bytes say FF5F first, JS's
                       // UTF-16 code units (FF5F vs D83D) say the emoji first.
-                      OfferCase{"utf16_order_not_utf8", "@\xF0\x9F\x98\x80:x", "D", "@\xEF\xBD\x9F:x", "D", true}),
+                      OfferCase{"utf16_order_not_utf8", "@\xF0\x9F\x98\x80:x", "D", "@\xEF\xBD\x9F:x", "D",
+                                true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MeshCall, CompareAsUtf16FallsBackToBytesOnInvalidUtf8) {
@@ -109,8 +117,8 @@ TEST(MeshCall, CompareAsUtf16FallsBackToBytesOnInvalidUtf8) {
 
 TEST(MeshCall, JoinCallsOnlyTheMembersTheRuleSaysWeCall) {
     MeshCall mesh(self("@bob:x", "D"), counter());
-    auto fx = mesh.join({member("@alice:x", "A"), member("@carol:x", "C"), member("@bob:x", "E"), member("@bob:x", "C"),
-                         member("@bob:x", "D")},
+    auto fx = mesh.join({member("@alice:x", "A"), member("@carol:x", "C"), member("@bob:x", "E"),
+                         member("@bob:x", "C"), member("@bob:x", "D")},
                         kT0);
     auto started = all<MeshPeerStarted>(fx);
     ASSERT_EQ(started.size(), 2U);
@@ -122,7 +130,8 @@ TEST(MeshCall, JoinCallsOnlyTheMembersTheRuleSaysWeCall) {
     EXPECT_EQ(called, (std::set<std::string>{"@bob:x|E", "@carol:x|C"}));
     auto creates = all<CreatePeer>(fx);
     ASSERT_EQ(creates.size(), 2U);
-    for (const auto& c : creates) EXPECT_TRUE(c.remoteDevice.has_value());
+    for (const auto& c : creates)
+        EXPECT_TRUE(c.remoteDevice.has_value());
     EXPECT_EQ(all<CreateOffer>(fx).size(), 2U);
     EXPECT_EQ(mesh.state(), MeshCall::State::Joined);
 }
@@ -160,7 +169,8 @@ TEST(MeshCall, ToDeviceMessagesCarryTheGroupFieldsAndASeqPerCall) {
 TEST(MeshCall, IncomingInviteIsAnsweredAutomatically) {
     MeshCall mesh(self("@bob:x", "B"), counter());
     (void)mesh.join({member("@alice:x", "A")}, kT0);
-    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
+    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite",
+                              toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
     auto started = one<MeshPeerStarted>(fx);
     ASSERT_TRUE(started);
     EXPECT_EQ(started->direction, CallDirection::Inbound);
@@ -195,35 +205,42 @@ TEST_P(MeshDrops, MessageIsDroppedWithAReason) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, MeshDrops,
-    ::testing::Values(
-        DropCase{"malformed", "m.call.invite", [] { return Json{{"call_id", "c"}}; }, DropReason::Malformed},
-        DropCase{"missing_seq", "m.call.invite",
-                 [] {
-                     auto c = toDevice("c", "A", 0, "s-B", inviteBody());
-                     c.erase("seq");
-                     return c;
-                 },
-                 DropReason::Malformed},
-        DropCase{"other_conf", "m.call.invite",
-                 [] {
-                     auto c = toDevice("c", "A", 0, "s-B", inviteBody());
-                     c["conf_id"] = "conf2";
-                     return c;
-                 },
-                 DropReason::WrongConf},
-        DropCase{"old_dest_session", "m.call.invite", [] { return toDevice("c", "A", 0, "s-B-old", inviteBody()); },
-                 DropReason::WrongSession},
-        DropCase{"unknown_call", "m.call.candidates", [] { return toDevice("nope", "A", 0, "s-B", candidatesBody()); },
-                 DropReason::UnknownCall}),
+    ::testing::Values(DropCase{"malformed", "m.call.invite",
+                               [] {
+                                   return Json{{"call_id", "c"}};
+                               },
+                               DropReason::Malformed},
+                      DropCase{"missing_seq", "m.call.invite",
+                               [] {
+                                   auto c = toDevice("c", "A", 0, "s-B", inviteBody());
+                                   c.erase("seq");
+                                   return c;
+                               },
+                               DropReason::Malformed},
+                      DropCase{"other_conf", "m.call.invite",
+                               [] {
+                                   auto c = toDevice("c", "A", 0, "s-B", inviteBody());
+                                   c["conf_id"] = "conf2";
+                                   return c;
+                               },
+                               DropReason::WrongConf},
+                      DropCase{"old_dest_session", "m.call.invite",
+                               [] { return toDevice("c", "A", 0, "s-B-old", inviteBody()); },
+                               DropReason::WrongSession},
+                      DropCase{"unknown_call", "m.call.candidates",
+                               [] { return toDevice("nope", "A", 0, "s-B", candidatesBody()); },
+                               DropReason::UnknownCall}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MeshCall, OutOfOrderMessagesAreDeliveredInSeqOrder) {
     MeshCall mesh(self("@bob:x", "B"), counter());
     (void)mesh.join({member("@alice:x", "A")}, kT0);
     // Candidates (seq 1) overtake the invite (seq 0).
-    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.candidates", toDevice("call1", "A", 1, "s-B", candidatesBody()), kT0);
+    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.candidates",
+                              toDevice("call1", "A", 1, "s-B", candidatesBody()), kT0);
     EXPECT_TRUE(fx.empty());
-    fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
+    fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()),
+                         kT0);
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < fx.size(); ++i) {
         if (std::holds_alternative<SetRemoteDescription>(fx[i])) order.push_back(1);
@@ -231,14 +248,16 @@ TEST(MeshCall, OutOfOrderMessagesAreDeliveredInSeqOrder) {
     }
     EXPECT_EQ(order, (std::vector<std::size_t>{1, 2}));
     // A repeat is dropped.
-    fx = mesh.onToDevice(UserId("@alice:x"), "m.call.candidates", toDevice("call1", "A", 1, "s-B", candidatesBody()), kT0);
+    fx = mesh.onToDevice(UserId("@alice:x"), "m.call.candidates",
+                         toDevice("call1", "A", 1, "s-B", candidatesBody()), kT0);
     EXPECT_EQ(one<MessageDropped>(fx)->reason, DropReason::Duplicate);
 }
 
 TEST(MeshCall, InviteArrivingBeforeTheMembershipIsHeldUntilTheMemberAppears) {
     MeshCall mesh(self("@bob:x", "B"), counter());
     (void)mesh.join({}, kT0);
-    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
+    auto fx = mesh.onToDevice(UserId("@alice:x"), "m.call.invite",
+                              toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
     EXPECT_FALSE(one<MeshPeerStarted>(fx));
     EXPECT_EQ(one<ScheduleWakeup>(fx)->at, kT0 + Duration{10'000});
     fx = mesh.onMembersChanged({member("@alice:x", "A")}, kT0 + Duration{300});
@@ -249,8 +268,10 @@ TEST(MeshCall, InviteArrivingBeforeTheMembershipIsHeldUntilTheMemberAppears) {
 TEST(MeshCall, MessagesFromANonMemberExpire) {
     MeshCall mesh(self("@bob:x", "B"), counter());
     (void)mesh.join({member("@alice:x", "A", "s-other")}, kT0);
-    (void)mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()), kT0);
-    (void)mesh.onToDevice(UserId("@mallory:x"), "m.call.invite", toDevice("call2", "M", 0, "s-B", inviteBody()), kT0);
+    (void)mesh.onToDevice(UserId("@alice:x"), "m.call.invite", toDevice("call1", "A", 0, "s-B", inviteBody()),
+                          kT0);
+    (void)mesh.onToDevice(UserId("@mallory:x"), "m.call.invite",
+                          toDevice("call2", "M", 0, "s-B", inviteBody()), kT0);
     auto fx = mesh.onWakeup(kT0 + Duration{10'000});
     auto dropped = all<MessageDropped>(fx);
     ASSERT_EQ(dropped.size(), 2U);
@@ -345,7 +366,9 @@ TEST(MeshCall, UnansweredInviteIsRetriedAtMostThreeTimes) {
     EXPECT_TRUE(mesh.peers().empty());
 }
 
-Json answerBody() { return {{"answer", {{"type", "answer"}, {"sdp", "v=0 a"}}}}; }
+Json answerBody() {
+    return {{"answer", {{"type", "answer"}, {"sdp", "v=0 a"}}}};
+}
 
 // webrtcbin 1.22 cannot restart ICE: with no restarts allowed an ICE failure ends the call and the
 // offerer places a new one after the retry delay.
@@ -356,13 +379,15 @@ TEST(MeshCall, IceFailureWithoutRestartsPlacesANewCall) {
     auto fx = mesh.join({member("@bob:x", "B")}, kT0);
     const CallId first = one<MeshPeerStarted>(fx)->call;
     (void)mesh.onLocalDescription(first, SessionDescription{SdpType::Offer, "o"}, kT0);
-    (void)mesh.onToDevice(UserId("@bob:x"), "m.call.answer", toDevice(first.str().c_str(), "B", 0, "s-A", answerBody()), kT0);
+    (void)mesh.onToDevice(UserId("@bob:x"), "m.call.answer",
+                          toDevice(first.str().c_str(), "B", 0, "s-A", answerBody()), kT0);
     (void)mesh.onIceState(first, IceConnectionState::Connected, kT0);
     ASSERT_EQ(mesh.peers().at(0).state, CallState::Connected);
 
     fx = mesh.onIceState(first, IceConnectionState::Failed, kT0 + Duration{1'000});
     std::vector<std::string> sentTypes;
-    for (const auto& s : all<SendToDevice>(fx)) sentTypes.push_back(s.type);
+    for (const auto& s : all<SendToDevice>(fx))
+        sentTypes.push_back(s.type);
     EXPECT_EQ(sentTypes, (std::vector<std::string>{"m.call.hangup"}));
     EXPECT_EQ(all<SendToDevice>(fx).at(0).content["reason"], "ice_failed");
     EXPECT_EQ(one<ClosePeer>(fx)->call, first);
@@ -379,11 +404,13 @@ TEST(MeshCall, MediaFailureHangsUpThatCallOnly) {
     auto fx = mesh.join({member("@bob:x", "B"), member("@carol:x", "C")}, kT0);
     auto started = all<MeshPeerStarted>(fx);
     ASSERT_EQ(started.size(), 2U);
-    for (const auto& s : started) (void)mesh.onLocalDescription(s.call, SessionDescription{SdpType::Offer, "o"}, kT0);
+    for (const auto& s : started)
+        (void)mesh.onLocalDescription(s.call, SessionDescription{SdpType::Offer, "o"}, kT0);
     fx = mesh.onMediaFailed(started[0].call, kT0);
     EXPECT_EQ(one<SendToDevice>(fx)->content["reason"], "user_media_failed");
     EXPECT_EQ(mesh.peers().size(), 1U);
-    EXPECT_FALSE(mesh.nextWakeup() && *mesh.nextWakeup() < kT0 + Duration{60'000});  // no retry for media failures
+    EXPECT_FALSE(mesh.nextWakeup() &&
+                 *mesh.nextWakeup() < kT0 + Duration{60'000});  // no retry for media failures
 }
 
 TEST(MeshCall, LeaveHangsUpEveryPeer) {
@@ -395,8 +422,9 @@ TEST(MeshCall, LeaveHangsUpEveryPeer) {
     EXPECT_EQ(all<SendToDevice>(fx).size(), 2U);
     EXPECT_EQ(all<ClosePeer>(fx).size(), 2U);
     EXPECT_EQ(mesh.state(), MeshCall::State::Left);
-    EXPECT_EQ(one<MessageDropped>(mesh.onToDevice(UserId("@bob:x"), "m.call.hangup", Json::object(), kT0))->reason,
-              DropReason::WrongState);
+    EXPECT_EQ(
+        one<MessageDropped>(mesh.onToDevice(UserId("@bob:x"), "m.call.hangup", Json::object(), kT0))->reason,
+        DropReason::WrongState);
 }
 
 // ---- several MeshCalls wired together over a fake to-device network and fake media engines -------
@@ -427,7 +455,8 @@ class MeshNetwork {
     Node& node(std::size_t i) { return *m_nodes[i]; }
     std::vector<MeshMember> members(const std::vector<std::size_t>& ids) {
         std::vector<MeshMember> out;
-        for (auto i : ids) out.push_back(MeshMember{node(i).self.user, node(i).self.device, node(i).self.sessionId});
+        for (auto i : ids)
+            out.push_back(MeshMember{node(i).self.user, node(i).self.device, node(i).self.sessionId});
         return out;
     }
     void perform(std::size_t i, CallEffects fx) {
@@ -437,9 +466,10 @@ class MeshNetwork {
                 if (s->type == "m.call.invite") ++n.invitesSent;
                 for (std::size_t j = 0; j < m_nodes.size(); ++j) {
                     if (node(j).self.user == s->user && node(j).self.device == s->device) {
-                        m_queue.push_back([this, j, from = n.self.user, type = s->type, content = s->content] {
-                            perform(j, node(j).mesh->onToDevice(from, type, content, m_now));
-                        });
+                        m_queue.push_back(
+                            [this, j, from = n.self.user, type = s->type, content = s->content] {
+                                perform(j, node(j).mesh->onToDevice(from, type, content, m_now));
+                            });
                     }
                 }
             } else if (auto* c = std::get_if<CreatePeer>(&e)) {
@@ -486,7 +516,8 @@ class MeshNetwork {
         m_queue.push_back([this, i, call, type] {
             node(i).media[call].local = true;
             perform(i, node(i).mesh->onLocalDescription(call, SessionDescription{type, "sdp"}, m_now));
-            perform(i, node(i).mesh->onLocalCandidate(call, IceCandidate{"candidate:1 1 UDP 1 127.0.0.1 1 typ host", "0", 0}, m_now));
+            perform(i, node(i).mesh->onLocalCandidate(
+                           call, IceCandidate{"candidate:1 1 UDP 1 127.0.0.1 1 typ host", "0", 0}, m_now));
             perform(i, node(i).mesh->onLocalCandidate(call, IceCandidate{}, m_now));
             maybeConnect(i, call);
         });
@@ -497,7 +528,9 @@ class MeshNetwork {
         auto& m = it->second;
         if (m.local && m.remote && m.remoteCandidates && !m.connected) {
             m.connected = true;
-            m_queue.push_back([this, i, call] { perform(i, node(i).mesh->onIceState(call, IceConnectionState::Connected, m_now)); });
+            m_queue.push_back([this, i, call] {
+                perform(i, node(i).mesh->onIceState(call, IceConnectionState::Connected, m_now));
+            });
         }
     }
 
@@ -508,7 +541,8 @@ class MeshNetwork {
 
 int connectedPeers(const MeshCall& mesh) {
     int n = 0;
-    for (const auto& p : mesh.peers()) n += p.state == CallState::Connected;
+    for (const auto& p : mesh.peers())
+        n += p.state == CallState::Connected;
     return n;
 }
 
@@ -518,7 +552,8 @@ TEST(MeshNetwork, ThreeMembersConnectEveryPairWithExactlyOneCall) {
     auto b = net.add("@bob:x", "B");
     auto c = net.add("@carol:x", "C");
     const auto everyone = net.members({a, b, c});
-    for (auto i : {a, b, c}) net.perform(i, net.node(i).mesh->join(everyone, kT0));
+    for (auto i : {a, b, c})
+        net.perform(i, net.node(i).mesh->join(everyone, kT0));
     net.run(kT0);  // loopback-fast signalling: no timer has to fire (candidates flush on end-of-candidates)
     for (auto i : {a, b, c}) {
         EXPECT_EQ(net.node(i).mesh->peers().size(), 2U);
@@ -547,7 +582,8 @@ TEST(MeshNetwork, LateJoinerConnectsToEveryoneAndLeaverIsDroppedByAll) {
     net.perform(b, net.node(b).mesh->onMembersChanged(net.members({a, b, c}), net.now()));
     net.perform(a, net.node(a).mesh->onMembersChanged(net.members({a, b, c}), net.now()));
     net.run(net.now() + Duration{100});
-    for (auto i : {a, b, c}) EXPECT_EQ(connectedPeers(*net.node(i).mesh), 2) << net.node(i).self.device;
+    for (auto i : {a, b, c})
+        EXPECT_EQ(connectedPeers(*net.node(i).mesh), 2) << net.node(i).self.device;
 
     // b leaves: a and c each hang up on b and keep their call.
     net.perform(b, net.node(b).mesh->leave(net.now()));

@@ -63,7 +63,9 @@ CallMessage answerMsg(PartyId party = kBobParty) {
     a.answer = kAnswer;
     return from(std::move(party), a);
 }
-CallMessage candidatesMsg(PartyId party, std::vector<IceCandidate> c) { return from(std::move(party), Candidates{std::move(c)}); }
+CallMessage candidatesMsg(PartyId party, std::vector<IceCandidate> c) {
+    return from(std::move(party), Candidates{std::move(c)});
+}
 CallMessage hangupMsg(PartyId party, HangupReason r) {
     Hangup h;
     h.reason = r;
@@ -113,7 +115,8 @@ TEST(PeerCall, CallerSendsInviteWithOfferLifetimeAndInvitee) {
     auto msgs = sent(fx);
     ASSERT_EQ(msgs.size(), 1U);
     EXPECT_EQ(msgs[0].first, "m.call.invite");
-    const Json metaJson = {{"stream1", {{"purpose", "m.usermedia"}, {"audio_muted", false}, {"video_muted", true}}}};
+    const Json metaJson = {
+        {"stream1", {{"purpose", "m.usermedia"}, {"audio_muted", false}, {"video_muted", true}}}};
     EXPECT_EQ(msgs[0].second, (Json{{"call_id", "call1"},
                                     {"party_id", "ALICEDEV"},
                                     {"version", "1"},
@@ -176,7 +179,8 @@ TEST(PeerCall, EndOfCandidatesSendsTheBatchAtOnce) {
     auto msgs = sent(call.onLocalCandidate(kEnd, kT0 + Duration{3}));
     ASSERT_EQ(msgs.size(), 1U);
     ASSERT_EQ(msgs[0].second["candidates"].size(), 2U);
-    EXPECT_EQ(msgs[0].second["candidates"][1], (Json{{"candidate", ""}, {"sdpMid", nullptr}, {"sdpMLineIndex", nullptr}}));
+    EXPECT_EQ(msgs[0].second["candidates"][1],
+              (Json{{"candidate", ""}, {"sdpMid", nullptr}, {"sdpMLineIndex", nullptr}}));
 }
 
 TEST(PeerCall, FirstAnswerIsSelectedAndRemoteDescriptionSet) {
@@ -203,7 +207,8 @@ TEST(PeerCall, FirstAnswerIsSelectedAndRemoteDescriptionSet) {
 
 TEST(PeerCall, EarlyCandidatesOfTheSelectedPartyAreAppliedAfterItsAnswer) {
     PeerCall call = invited();
-    EXPECT_TRUE(all<AddRemoteCandidates>(call.onMessage(kBob, candidatesMsg(kBobParty, {kCand1}), kT0)).empty());
+    EXPECT_TRUE(
+        all<AddRemoteCandidates>(call.onMessage(kBob, candidatesMsg(kBobParty, {kCand1}), kT0)).empty());
     (void)call.onMessage(kBob, candidatesMsg(kBobOtherParty, {kCand2}), kT0);
     auto fx = call.onMessage(kBob, answerMsg(), kT0);
     auto add = one<AddRemoteCandidates>(fx);
@@ -217,8 +222,9 @@ TEST(PeerCall, EarlyCandidatesOfTheSelectedPartyAreAppliedAfterItsAnswer) {
         if (std::holds_alternative<AddRemoteCandidates>(fx[i])) addAt = i;
     }
     EXPECT_LT(setAt, addAt);
-    EXPECT_EQ(one<AddRemoteCandidates>(call.onMessage(kBob, candidatesMsg(kBobParty, {kCand2}), kT0))->candidates,
-              std::vector<IceCandidate>{kCand2});
+    EXPECT_EQ(
+        one<AddRemoteCandidates>(call.onMessage(kBob, candidatesMsg(kBobParty, {kCand2}), kT0))->candidates,
+        std::vector<IceCandidate>{kCand2});
 }
 
 TEST(PeerCall, UnansweredInviteHangsUpWithInviteTimeout) {
@@ -262,14 +268,16 @@ TEST(PeerCall, InviteOlderThanItsLifetimeIsNotRung) {
 TEST(PeerCall, CalleeAnswersWithItsMetadata) {
     PeerCall call(kCall, kBob, kBobParty);
     (void)call.onInvite(kAlice, inviteMsg(), Duration{0}, kT0);
-    auto fx = call.answer(SdpStreamMetadata{{"s", StreamMetadata{StreamPurpose::UserMedia, true, std::nullopt}}}, kT0);
+    auto fx = call.answer(
+        SdpStreamMetadata{{"s", StreamMetadata{StreamPurpose::UserMedia, true, std::nullopt}}}, kT0);
     EXPECT_TRUE(one<CreateAnswer>(fx));
     EXPECT_EQ(call.state(), CallState::CreatingAnswer);
     auto msgs = sent(call.onLocalDescription(kAnswer, kT0));
     ASSERT_EQ(msgs.size(), 1U);
     EXPECT_EQ(msgs[0].first, "m.call.answer");
     EXPECT_EQ(msgs[0].second["answer"], (Json{{"type", "answer"}, {"sdp", "v=0 answer"}}));
-    EXPECT_EQ(msgs[0].second["sdp_stream_metadata"], (Json{{"s", {{"purpose", "m.usermedia"}, {"audio_muted", true}}}}));
+    EXPECT_EQ(msgs[0].second["sdp_stream_metadata"],
+              (Json{{"s", {{"purpose", "m.usermedia"}, {"audio_muted", true}}}}));
     EXPECT_EQ(call.state(), CallState::Connecting);
 }
 
@@ -304,7 +312,8 @@ TEST_P(RejectVersions, CalleeDeclines) {
     EXPECT_TRUE(one<ClosePeer>(fx));
 }
 INSTANTIATE_TEST_SUITE_P(Versions, RejectVersions,
-                         ::testing::Values(RejectCase{"v1", 1, "m.call.reject"}, RejectCase{"v0", 0, "m.call.hangup"}),
+                         ::testing::Values(RejectCase{"v1", 1, "m.call.reject"},
+                                           RejectCase{"v0", 0, "m.call.hangup"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(PeerCall, CallerSeesRejectAsARejectedEnd) {
@@ -338,9 +347,10 @@ TEST_P(HangupReasons, RemoteHangupEndsWithTheirReason) {
     EXPECT_EQ(one<CallEnded>(fx)->by, EndedBy::Remote);
 }
 INSTANTIATE_TEST_SUITE_P(All, HangupReasons,
-                         ::testing::Values(HangupReason::UserHangup, HangupReason::IceFailed, HangupReason::IceTimeout,
-                                           HangupReason::InviteTimeout, HangupReason::UserMediaFailed,
-                                           HangupReason::UserBusy, HangupReason::UnknownError, HangupReason::Replaced,
+                         ::testing::Values(HangupReason::UserHangup, HangupReason::IceFailed,
+                                           HangupReason::IceTimeout, HangupReason::InviteTimeout,
+                                           HangupReason::UserMediaFailed, HangupReason::UserBusy,
+                                           HangupReason::UnknownError, HangupReason::Replaced,
                                            HangupReason::AnsweredElsewhere, HangupReason::SignallingTimeout),
                          [](const auto& info) { return std::string(toString(info.param)); });
 
@@ -392,7 +402,8 @@ TEST(PeerCall, RenegotiationSendsNegotiateAndAppliesTheAnswer) {
     fx = call.onMessage(kBob, from(kBobParty, answer), kT0);
     EXPECT_EQ(one<SetRemoteDescription>(fx)->description, kAnswer);
     // A second answer is unexpected.
-    EXPECT_EQ(one<MessageDropped>(call.onMessage(kBob, from(kBobParty, answer), kT0))->reason, DropReason::WrongState);
+    EXPECT_EQ(one<MessageDropped>(call.onMessage(kBob, from(kBobParty, answer), kT0))->reason,
+              DropReason::WrongState);
 }
 
 TEST(PeerCall, RemoteRenegotiationIsAnsweredWithNegotiate) {
@@ -412,7 +423,7 @@ TEST(PeerCall, RemoteRenegotiationIsAnsweredWithNegotiate) {
 
 struct NegotiateGlareCase {
     const char* name;
-    bool callee;        // the callee is the polite peer
+    bool callee;  // the callee is the polite peer
     bool acceptsTheirs;
 };
 class NegotiateGlare : public ::testing::TestWithParam<NegotiateGlareCase> {};
@@ -550,20 +561,24 @@ TEST_P(Glare, KeepsTheLexicographicallySmallerCallId) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, Glare,
-    ::testing::Values(
-        GlareCase{"preparing", CallState::CreatingOffer, CallDirection::Outbound, "b", "a", GlareDecision::AnswerIncoming},
-        GlareCase{"preparing_smaller_ours", CallState::CreatingOffer, CallDirection::Outbound, "a", "b",
-                  GlareDecision::AnswerIncoming},
-        GlareCase{"sent_ours_larger", CallState::InviteSent, CallDirection::Outbound, "b", "a", GlareDecision::ReplaceOurs},
-        GlareCase{"sent_ours_smaller", CallState::InviteSent, CallDirection::Outbound, "a", "b", GlareDecision::RejectIncoming},
-        GlareCase{"case_sensitive_upper_first", CallState::InviteSent, CallDirection::Outbound, "a", "B",
-                  GlareDecision::ReplaceOurs},
-        GlareCase{"prefix_is_smaller", CallState::InviteSent, CallDirection::Outbound, "abc", "abcd",
-                  GlareDecision::RejectIncoming},
-        GlareCase{"inbound_is_not_glare", CallState::Ringing, CallDirection::Inbound, "a", "b", GlareDecision::NotGlare},
-        GlareCase{"connected_is_not_glare", CallState::Connected, CallDirection::Outbound, "b", "a",
-                  GlareDecision::NotGlare},
-        GlareCase{"same_call", CallState::InviteSent, CallDirection::Outbound, "a", "a", GlareDecision::NotGlare}),
+    ::testing::Values(GlareCase{"preparing", CallState::CreatingOffer, CallDirection::Outbound, "b", "a",
+                                GlareDecision::AnswerIncoming},
+                      GlareCase{"preparing_smaller_ours", CallState::CreatingOffer, CallDirection::Outbound,
+                                "a", "b", GlareDecision::AnswerIncoming},
+                      GlareCase{"sent_ours_larger", CallState::InviteSent, CallDirection::Outbound, "b", "a",
+                                GlareDecision::ReplaceOurs},
+                      GlareCase{"sent_ours_smaller", CallState::InviteSent, CallDirection::Outbound, "a", "b",
+                                GlareDecision::RejectIncoming},
+                      GlareCase{"case_sensitive_upper_first", CallState::InviteSent, CallDirection::Outbound,
+                                "a", "B", GlareDecision::ReplaceOurs},
+                      GlareCase{"prefix_is_smaller", CallState::InviteSent, CallDirection::Outbound, "abc",
+                                "abcd", GlareDecision::RejectIncoming},
+                      GlareCase{"inbound_is_not_glare", CallState::Ringing, CallDirection::Inbound, "a", "b",
+                                GlareDecision::NotGlare},
+                      GlareCase{"connected_is_not_glare", CallState::Connected, CallDirection::Outbound, "b",
+                                "a", GlareDecision::NotGlare},
+                      GlareCase{"same_call", CallState::InviteSent, CallDirection::Outbound, "a", "a",
+                                GlareDecision::NotGlare}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -39,13 +39,15 @@ TEST_P(Vp8Split, PacketsReassembleToTheFrame) {
         EXPECT_TRUE(d.hasPictureId);
         EXPECT_EQ(d.pictureId, 0x1234);
         EXPECT_EQ(pk.marker, i + 1 == packets.size());
-        joined.insert(joined.end(), pk.payload.begin() + static_cast<std::ptrdiff_t>(d.size), pk.payload.end());
+        joined.insert(joined.end(), pk.payload.begin() + static_cast<std::ptrdiff_t>(d.size),
+                      pk.payload.end());
     }
     EXPECT_EQ(joined, f);
 }
 INSTANTIATE_TEST_SUITE_P(Sizes, Vp8Split,
                          ::testing::Values(SplitCase{"empty", 0, 1200, 1}, SplitCase{"small", 10, 1200, 1},
-                                           SplitCase{"exact_fit", 1196, 1200, 1}, SplitCase{"one_over", 1197, 1200, 2},
+                                           SplitCase{"exact_fit", 1196, 1200, 1},
+                                           SplitCase{"one_over", 1197, 1200, 2},
                                            SplitCase{"many", 5000, 1200, 5}, SplitCase{"tiny_mtu", 7, 5, 7}),
                          [](const auto& info) { return std::string(info.param.name); });
 
