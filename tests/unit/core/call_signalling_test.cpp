@@ -39,23 +39,32 @@ TEST_P(ValidCallEvents, ParseSerialiseRoundTrip) {
     EXPECT_EQ(m->group.has_value(), transportOf(c) == CallTransport::ToDevice);
 
     const Json out = serializeCallMessage(*m);
-    if (c.value("roundtrip", true)) EXPECT_EQ(out, c.contains("canonical") ? c["canonical"] : c["content"]);
+    if (c.value("roundtrip", true)) {
+        EXPECT_EQ(out, c.contains("canonical") ? c["canonical"] : c["content"]);
+    }
     auto again = parseCallMessage(type, out, transportOf(c));
     ASSERT_TRUE(again) << again.error().message;
     EXPECT_EQ(*again, *m);
 
     if (!c.contains("expect")) return;
     const Json& e = c["expect"];
-    if (e.contains("version")) EXPECT_EQ(m->version, e["version"].get<int>());
-    if (e.contains("party_id")) EXPECT_EQ(m->partyId.str(), e["party_id"].get<std::string>());
-    if (e.contains("lifetime")) {
-        if (auto* inv = std::get_if<Invite>(&m->body))
-            EXPECT_EQ(inv->lifetime.count(), e["lifetime"].get<int>());
-        if (auto* neg = std::get_if<Negotiate>(&m->body))
-            EXPECT_EQ(neg->lifetime->count(), e["lifetime"].get<int>());
+    if (e.contains("version")) {
+        EXPECT_EQ(m->version, e["version"].get<int>());
     }
-    if (e.contains("invitee"))
+    if (e.contains("party_id")) {
+        EXPECT_EQ(m->partyId.str(), e["party_id"].get<std::string>());
+    }
+    if (e.contains("lifetime")) {
+        if (auto* inv = std::get_if<Invite>(&m->body)) {
+            EXPECT_EQ(inv->lifetime.count(), e["lifetime"].get<int>());
+        }
+        if (auto* neg = std::get_if<Negotiate>(&m->body)) {
+            EXPECT_EQ(neg->lifetime->count(), e["lifetime"].get<int>());
+        }
+    }
+    if (e.contains("invitee")) {
         EXPECT_EQ(std::get<Invite>(m->body).invitee->str(), e["invitee"].get<std::string>());
+    }
     if (e.contains("metadata_streams")) {
         std::optional<SdpStreamMetadata> meta;
         if (auto* inv = std::get_if<Invite>(&m->body)) meta = inv->metadata;
@@ -67,14 +76,22 @@ TEST_P(ValidCallEvents, ParseSerialiseRoundTrip) {
     if (e.contains("candidates")) {
         const auto& cs = std::get<Candidates>(m->body).candidates;
         EXPECT_EQ(cs.size(), e["candidates"].get<std::size_t>());
-        if (e.value("end_of_candidates", false)) EXPECT_TRUE(cs.back().endOfCandidates());
+        if (e.value("end_of_candidates", false)) {
+            EXPECT_TRUE(cs.back().endOfCandidates());
+        }
     }
-    if (e.contains("reason"))
+    if (e.contains("reason")) {
         EXPECT_EQ(toString(std::get<Hangup>(m->body).reason), e["reason"].get<std::string>());
-    if (e.contains("seq")) EXPECT_EQ(m->group->seq, e["seq"].get<std::uint64_t>());
-    if (e.contains("conf_id")) EXPECT_EQ(m->group->confId, e["conf_id"].get<std::string>());
-    if (e.contains("dest_session_id"))
+    }
+    if (e.contains("seq")) {
+        EXPECT_EQ(m->group->seq, e["seq"].get<std::uint64_t>());
+    }
+    if (e.contains("conf_id")) {
+        EXPECT_EQ(m->group->confId, e["conf_id"].get<std::string>());
+    }
+    if (e.contains("dest_session_id")) {
         EXPECT_EQ(m->group->destSessionId, e["dest_session_id"].get<std::string>());
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, ValidCallEvents, ::testing::ValuesIn(load("valid")),
