@@ -25,8 +25,11 @@ struct EscapeTable {
     constexpr EscapeTable() {
         for (int c = 0; c < 0x20; ++c)
             js[c] = go[c] = true;
-        js['"'] = go['"'] = js['\\'] = go['\\'] = true;
-        go['<'] = go['>'] = go['&'] = go[0xE2] = true;
+        for (unsigned char c : {'"', '\\'})
+            js[c] = go[c] = true;
+        for (unsigned char c : {'<', '>', '&'})
+            go[c] = true;
+        go[0xE2] = true;
     }
 };
 constexpr EscapeTable kEscapeTable{};
