@@ -60,8 +60,10 @@ struct OpenIdVerifier::Impl {
 
     Impl(net::HttpClient& c, const AuthConfig& cfg) : client(c), config(cfg) {}
 
-    // SSRF: every address `host` resolves to must be allowed by the policy.
-    asio::awaitable<std::optional<Failed>> police(const std::string& host, Clock::time_point deadline) {
+    // SSRF: every address `host` resolves to must be allowed by the policy. `pinned` receives the
+    // vetted address the request must then connect to (no second DNS answer is trusted).
+    asio::awaitable<std::optional<Failed>> police(const std::string& host, Clock::time_point deadline,
+                                                  std::string& pinned) {
         if (auto cls = classifyAddress(host)) {
             if (!addressAllowed(*cls, config.targetPolicy))
                 co_return Failed{VerifyFailure::RefusedTarget,
@@ -85,6 +87,7 @@ struct OpenIdVerifier::Impl {
                                  host + " resolves to " + address + ", a " +
                                      std::string(cls ? toString(*cls) : "unknown") +
                                      " address (SSRF policy)"};
+            if (pinned.empty()) pinned = address;
         }
         co_return std::nullopt;
     }
@@ -92,13 +95,16 @@ struct OpenIdVerifier::Impl {
     asio::awaitable<std::variant<net::HttpResponse, Failed>> get(const std::string& url,
                                                                  const std::string& policeHost, bool trusted,
                                                                  Clock::time_point deadline) {
+        std::string pinned;
         if (!trusted) {
-            if (auto refused = co_await police(policeHost, deadline)) co_return *refused;
+            if (auto refused = co_await police(policeHost, deadline, pinned)) co_return *refused;
         }
         net::HttpRequest req;
         req.method = "GET";
         req.url = url;
         req.timeout = remaining(deadline);
+        // Connect to the address that was vetted, when the URL's host is the one policed.
+        if (const auto u = net::Url::parse(url); u && u->host == policeHost) req.connectAddress = pinned;
         auto result = co_await client.request(std::move(req));
         if (auto* err = std::get_if<net::NetError>(&result))
             co_return Failed{VerifyFailure::Unreachable,

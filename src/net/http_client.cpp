@@ -173,34 +173,47 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
         tls.set_verify_mode(options.verifyTls ? ssl::verify_peer : ssl::verify_none);
     }
 
-    static std::string poolKey(const Url& u) {
-        return u.scheme + "://" + u.host + ":" + std::to_string(u.port);
+    // Pinned connections only serve requests pinned to the same address.
+    static std::string poolKey(const Url& u, const std::string& pinned) {
+        return u.scheme + "://" + u.host + ":" + std::to_string(u.port) + "@" + pinned;
     }
 
-    std::unique_ptr<Connection> takeIdle(const Url& u) {
-        auto it = idle.find(poolKey(u));
+    std::unique_ptr<Connection> takeIdle(const Url& u, const std::string& pinned) {
+        auto it = idle.find(poolKey(u, pinned));
         if (it == idle.end() || it->second.empty()) return nullptr;
         auto c = std::move(it->second.back());
         it->second.pop_back();
         return c;
     }
 
-    void giveBack(const Url& u, std::unique_ptr<Connection> c) {
-        auto& list = idle[poolKey(u)];
+    void giveBack(const Url& u, const std::string& pinned, std::unique_ptr<Connection> c) {
+        auto& list = idle[poolKey(u, pinned)];
         if (list.size() < options.maxIdlePerHost) list.push_back(std::move(c));
     }
 
     asio::awaitable<std::variant<std::unique_ptr<Connection>, NetError>> connect(
-        const Url& u, std::chrono::steady_clock::time_point deadline) {
+        const Url& u, std::string pinned, std::chrono::steady_clock::time_point deadline) {
         using namespace asio::experimental::awaitable_operators;
         tcp::resolver resolver(executor);
-        asio::steady_timer timer(executor, deadline);
-        auto raced = co_await (
-            resolver.async_resolve(u.host, std::to_string(u.port), asio::as_tuple(asio::use_awaitable)) ||
-            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (raced.index() == 1) co_return NetError{NetErrorKind::Timeout, "timed out resolving " + u.host};
-        auto [rec, results] = std::get<0>(std::move(raced));
-        if (rec) co_return NetError{NetErrorKind::Resolve, "cannot resolve " + u.host + ": " + rec.message()};
+        tcp::resolver::results_type results;
+        if (!pinned.empty()) {
+            boost::system::error_code aec;
+            const auto address = asio::ip::make_address(pinned, aec);
+            if (aec) co_return NetError{NetErrorKind::InvalidUrl, "not an IP address: " + pinned};
+            results = tcp::resolver::results_type::create(tcp::endpoint(address, u.port), u.host,
+                                                          std::to_string(u.port));
+        } else {
+            asio::steady_timer timer(executor, deadline);
+            auto raced = co_await (
+                resolver.async_resolve(u.host, std::to_string(u.port), asio::as_tuple(asio::use_awaitable)) ||
+                timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+            if (raced.index() == 1)
+                co_return NetError{NetErrorKind::Timeout, "timed out resolving " + u.host};
+            auto [rec, resolved] = std::get<0>(std::move(raced));
+            if (rec)
+                co_return NetError{NetErrorKind::Resolve, "cannot resolve " + u.host + ": " + rec.message()};
+            results = std::move(resolved);
+        }
 
         auto conn = std::make_unique<Connection>(Connection{PlainStream(executor), {}});
         if (u.scheme == "https") conn->stream.emplace<TlsStream>(PlainStream(executor), tls);
@@ -303,10 +316,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
         if (!url) co_return NetError{NetErrorKind::InvalidUrl, "not an absolute http(s) URL"};
         const auto deadline = std::chrono::steady_clock::now() + req.timeout;
         for (int attempt = 0; attempt < 2; ++attempt) {
-            std::unique_ptr<Connection> conn = takeIdle(*url);
+            std::unique_ptr<Connection> conn = takeIdle(*url, req.connectAddress);
             const bool reused = conn != nullptr;
             if (!conn) {
-                auto made = co_await connect(*url, deadline);
+                auto made = co_await connect(*url, req.connectAddress, deadline);
                 if (auto* err = std::get_if<NetError>(&made)) co_return *err;
                 conn = std::move(std::get<0>(made));
             }
@@ -319,7 +332,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
             }
             if (keepAlive) {
                 conn->tcp().expires_never();
-                giveBack(*url, std::move(conn));
+                giveBack(*url, req.connectAddress, std::move(conn));
             }
             co_return r;
         }

@@ -46,6 +46,10 @@ struct HttpRequest {
     Headers headers;
     std::string body;
     Duration timeout{10'000};
+    // Connect to this IP address instead of resolving the URL's host (Host header and TLS name
+    // stay the host's). Callers that vetted the address (SSRF checks) pin it so a second DNS
+    // answer cannot point the request elsewhere.
+    std::string connectAddress;
 };
 
 struct HttpResponse {

@@ -136,6 +136,30 @@ TEST(HttpClient, RetriesOnceWhenTheServerClosedAnIdleConnection) {
     EXPECT_EQ(server.accepted, 2);
 }
 
+TEST(HttpClient, PinnedAddressIsUsedInsteadOfDns) {
+    asio::io_context io;
+    std::string seenHost;
+    TestServer server(io, [&seenHost](tcp::socket s) -> asio::awaitable<void> {
+        std::string req = co_await readRequest(s);
+        auto h = req.find("Host: ");
+        seenHost = req.substr(h + 6, req.find("\r\n", h) - h - 6);
+        std::string res = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        co_await asio::async_write(s, asio::buffer(res), asio::as_tuple(asio::use_awaitable));
+    });
+    HttpClient client(io.get_executor());
+    const std::string port = std::to_string(server.acceptor.local_endpoint().port());
+    HttpRequest req{"GET", "http://homeserver.invalid:" + port + "/x", {}, "", Duration{2000}};
+    req.connectAddress = "127.0.0.1";  // .invalid never resolves: only the pin can reach the server
+    auto r = run(io, client, req);
+    ASSERT_TRUE(std::holds_alternative<HttpResponse>(r)) << std::get<NetError>(r).message;
+    EXPECT_EQ(std::get<HttpResponse>(r).body, "ok");
+    EXPECT_EQ(seenHost, "homeserver.invalid:" + port) << "the Host header keeps the name";
+    req.connectAddress = "not-an-ip";
+    auto bad = run(io, client, req);
+    ASSERT_TRUE(std::holds_alternative<NetError>(bad));
+    EXPECT_EQ(std::get<NetError>(bad).kind, NetErrorKind::InvalidUrl);
+}
+
 TEST(HttpClient, TimesOutOnASilentServer) {
     asio::io_context io;
     TestServer server(io, [](tcp::socket s) -> asio::awaitable<void> {
