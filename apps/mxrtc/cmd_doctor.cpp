@@ -4,7 +4,6 @@
 //   endpoint, else .well-known rtc_foci) -> the LiveKit JWT service answers -> OpenID token
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -132,25 +131,16 @@ asio::awaitable<std::vector<Check>> diagnose(asio::io_context& io, const matrix:
 }
 
 int runDoctor(const GlobalOptions& g) {
-    std::string dir = g.profile;
-    if (dir.empty()) {
-        const char* env = std::getenv("MXRTC_PROFILE");
-        const char* home = std::getenv("HOME");
-        dir = env != nullptr && *env != '\0'
-                  ? env
-                  : std::string(home != nullptr ? home : ".") + "/.local/share/mxrtc/default";
-    }
-    if (!std::filesystem::exists(dir + "/session.db")) {
+    // Do not create a store just to say "not logged in".
+    if (!std::filesystem::exists(profileDir(g) + "/session.db")) {
         throw CliError{"not logged in: run `mxrtc login --homeserver URL --user NAME --password PASS` first"};
     }
-    auto store = matrix::Store::open(dir + "/session.db");
-    if (!store) throw CliError{store.error().message};
-    auto session = store.value()->loadSession();
-    if (!session) throw CliError{"not logged in: run `mxrtc login` first"};
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
     asio::io_context io;
     std::vector<Check> checks;
     std::exception_ptr error;
-    asio::co_spawn(io, diagnose(io, *session), [&](std::exception_ptr e, std::vector<Check> c) {
+    asio::co_spawn(io, diagnose(io, session), [&](std::exception_ptr e, std::vector<Check> c) {
         error = e;
         checks = std::move(c);
     });

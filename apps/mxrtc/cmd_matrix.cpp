@@ -32,12 +32,7 @@
 
 namespace mxrtc::cli {
 
-namespace {
-
-namespace asio = boost::asio;
-using Json = nlohmann::json;
-using matrix::Client;
-using matrix::MatrixError;
+// ---- profile and session (shared with cmd_doctor.cpp) ---------------------------------------
 
 std::string profileDir(const GlobalOptions& g) {
     if (!g.profile.empty()) return g.profile;
@@ -62,6 +57,13 @@ matrix::LoginSession requireSession(const matrix::Store& store) {
         throw CliError{"not logged in: run `mxrtc login --homeserver URL --user NAME --password PASS` first"};
     return *s;
 }
+
+namespace {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+using matrix::Client;
+using matrix::MatrixError;
 
 void progress(const GlobalOptions& g, const std::string& text) {
     if (!g.quiet && !g.json) std::fprintf(stderr, "%s\n", text.c_str());

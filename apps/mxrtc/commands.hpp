@@ -3,12 +3,18 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mxrtc/common/ids.hpp"
 #include "mxrtc/common/time.hpp"
 #include "mxrtc/core/event.hpp"
+
+namespace mxrtc::matrix {
+class Store;
+struct LoginSession;
+}  // namespace mxrtc::matrix
 
 namespace mxrtc::cli {
 
@@ -25,6 +31,13 @@ struct CliError {
     std::string message;
     int exitCode = 1;
 };
+
+// The profile directory: --profile, else $MXRTC_PROFILE, else ~/.local/share/mxrtc/default.
+std::string profileDir(const GlobalOptions& g);
+// Opens (creating) the profile's session store; CliError on failure.
+std::unique_ptr<matrix::Store> openStore(const GlobalOptions& g);
+// The saved login, or CliError "not logged in".
+matrix::LoginSession requireSession(const matrix::Store& store);
 
 void registerInspect(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& action);
