@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/effects.hpp"
+
 namespace mxrtc::core {
 namespace {
 
@@ -10,27 +12,9 @@ using Effects = std::vector<MembershipEffect>;
 
 constexpr std::int64_t kT0 = 1760000000000;
 
-template <class T>
-std::vector<T> all(const Effects& effects) {
-    std::vector<T> found;
-    for (const auto& e : effects) {
-        if (const auto* v = std::get_if<T>(&e)) found.push_back(*v);
-    }
-    return found;
-}
-
-template <class T>
-T only(const Effects& effects) {
-    auto found = all<T>(effects);
-    EXPECT_EQ(found.size(), 1u) << "expected exactly one effect of the type";
-    if (found.empty()) return T{};
-    return found.front();
-}
-
-template <class T>
-bool has(const Effects& effects) {
-    return !all<T>(effects).empty();
-}
+using test::all;
+using test::has;
+using test::only;
 
 RequestOutcome ok() {
     return RequestSucceeded{};

@@ -2,30 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include "support/effects.hpp"
+
 namespace mxrtc::e2ee {
 namespace {
 
 using Effects = KeyManager::Effects;
 constexpr std::int64_t kT0 = 1760000000000;
 
-template <class T>
-std::vector<T> all(const Effects& effects) {
-    std::vector<T> found;
-    for (const auto& e : effects) {
-        if (const auto* v = std::get_if<T>(&e)) found.push_back(*v);
-    }
-    return found;
-}
-template <class T>
-T only(const Effects& effects) {
-    auto found = all<T>(effects);
-    EXPECT_EQ(found.size(), 1u);
-    return found.empty() ? T{} : found.front();
-}
-template <class T>
-bool has(const Effects& effects) {
-    return !all<T>(effects).empty();
-}
+using test::all;
+using test::has;
+using test::only;
 
 KeyMember member(const std::string& name, std::int64_t created = kT0) {
     const std::string user = "@" + name + ":example.org";
