@@ -183,11 +183,17 @@ void CallShell::executeKeys(std::vector<e2ee::KeyEffect> effects) {
         if (auto* d = std::get_if<e2ee::DistributeKey>(&effect)) {
             asio::co_spawn(m_client.http().executor(), distribute(std::move(*d)), asio::detached);
         } else if (const auto* u = std::get_if<e2ee::UseOwnKey>(&effect)) {
-            notify({CallUpdate::Kind::OwnKey, m_self.userId.str(), m_self.deviceId.str(),
-                    std::to_string(u->key.index), wallClockNow()});
+            CallUpdate up{CallUpdate::Kind::OwnKey, m_self.userId.str(), m_self.deviceId.str(),
+                          std::to_string(u->key.index), wallClockNow()};
+            up.key = u->key;
+            up.identity = m_self.userId.str() + ":" + m_self.deviceId.str();
+            notify(std::move(up));
         } else if (const auto* r = std::get_if<e2ee::RemoteKeyReceived>(&effect)) {
-            notify({CallUpdate::Kind::KeyReceived, r->member.user.str(), r->member.device.str(),
-                    std::to_string(r->key.index), wallClockNow()});
+            CallUpdate up{CallUpdate::Kind::KeyReceived, r->member.user.str(), r->member.device.str(),
+                          std::to_string(r->key.index), wallClockNow()};
+            up.key = r->key;
+            up.identity = r->member.participantIdentity;
+            notify(std::move(up));
         } else if (const auto* k = std::get_if<e2ee::KeyDropped>(&effect)) {
             notify({CallUpdate::Kind::Warning, k->sender.str(), k->device.str(),
                     "media key not used: " + k->reason, wallClockNow()});

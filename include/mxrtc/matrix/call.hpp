@@ -45,6 +45,10 @@ struct CallUpdate {
     std::string device;
     std::string detail;  // leave reason, status name, warning text, key index
     TimePoint at{};
+    // KeyReceived / OwnKey: the key itself (never print it) and the LiveKit participant identity
+    // frames under it carry.
+    std::optional<e2ee::MediaKey> key;
+    std::string identity;
 };
 
 class CallShell {
