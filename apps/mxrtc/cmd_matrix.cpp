@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "media_cli.hpp"
 #include "mxrtc/core/membership.hpp"
 #include "mxrtc/core/membership_wire.hpp"
 #include "mxrtc/core/notification.hpp"
@@ -220,6 +221,7 @@ struct JoinCallOptions {
     std::string intent;
     bool watch = false;
     bool e2ee = false;
+    MediaCliOptions media;
 };
 
 // The key that encrypts this profile's Olm pickles: $MXRTC_PICKLE_KEY, else <profile>/pickle.key
@@ -255,6 +257,9 @@ void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
         if (!u.user.empty()) j["user_id"] = u.user;
         if (!u.device.empty()) j["device_id"] = u.device;
         if (!u.detail.empty()) j["detail"] = u.detail;
+        // Media keys: a fingerprint to compare with other implementations, never the key itself.
+        if (u.key) j["key_sha256"] = hexEncode(sha256(u.key->key));
+        if (!u.identity.empty()) j["identity"] = u.identity;
         std::cout << j.dump() << std::endl;
         return;
     }
@@ -293,6 +298,8 @@ void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
 }
 
 int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
+    if (!o.media.recordDir.empty() && o.media.mode.empty()) throw CliError{"--record needs --media test"};
+    if (!o.media.mode.empty() && o.watch) throw CliError{"--media cannot be combined with --watch"};
     auto store = openStore(g);
     const auto session = requireSession(*store);
     const RoomId room = parseRoom(o.room);
@@ -305,7 +312,9 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
         opts.membership.delayedLeaveDelay = Duration{o.delayMs};
         if (!o.intent.empty()) opts.callIntent = o.intent;
         std::string focus = o.focusUrl;
-        if (focus.empty()) {
+        if (focus == "mesh") {  // full mesh (MSC3401): peers connect directly, no SFU
+            opts.foci.push_back(core::Transport{"mesh", Json{{"type", "mesh"}}});
+        } else if (focus.empty()) {
             // The homeserver's advertised transports, else none (a mesh-only / watch-only client).
             auto t = co_await client.rtcTransports();
             if (ok(t)) {
@@ -336,7 +345,8 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
         const std::string syncKey = "sync_token:" + room.str();
         opts.initialSyncToken = store->get(syncKey).value_or("");
         opts.onSyncToken = [&store, syncKey](const std::string& token) { (void)store->put(syncKey, token); };
-        if (!opts.foci.empty() && !opts.foci.front().raw.contains("livekit_alias")) {
+        if (!opts.foci.empty() && opts.foci.front().type == "livekit" &&
+            !opts.foci.front().raw.contains("livekit_alias")) {
             opts.foci.front().raw["livekit_alias"] = room.str();
         }
         progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
@@ -355,20 +365,30 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
             transport = std::make_unique<matrix::OlmTransport>(client, session, *machine);
             opts.encryption = transport.get();
         }
-        matrix::CallShell shell(client, session, opts,
-                                [&g](const matrix::CallUpdate& u) { printUpdate(g, u); });
+        std::unique_ptr<CallMediaCli> media;
+        if (!o.media.mode.empty()) media = CallMediaCli::start(g, io, client, session, opts, o.media, o.e2ee);
+        matrix::CallShell* shellView = nullptr;
+        matrix::CallShell shell(client, session, opts, [&g, &media, &shellView](const matrix::CallUpdate& u) {
+            printUpdate(g, u);
+            if (media && shellView != nullptr) media->onUpdate(u, shellView->calls());
+        });
+        shellView = &shell;
+        const auto leave = [&] {
+            if (media) media->stop();  // hang up every peer before the membership goes
+            shell.stop();
+        };
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int) {
             if (!ec) {
                 progress(g, "leaving ...");
-                shell.stop();
+                leave();
             }
         });
         asio::steady_timer deadline(io);
         if (o.duration > 0) {
             deadline.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000)));
             deadline.async_wait([&](const boost::system::error_code& ec) {
-                if (!ec) shell.stop();
+                if (!ec) leave();
             });
         }
         int rc = co_await shell.run();
@@ -629,13 +649,22 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_option("room", o->room, "room id")->required();
         cmd->add_option("--duration", o->duration, "leave after this many seconds (default: until Ctrl-C)");
         cmd->add_option("--focus", o->focusUrl,
-                        "LiveKit service URL to advertise (default: the homeserver's)");
+                        "LiveKit service URL to advertise (default: the homeserver's), or 'mesh' for a "
+                        "full-mesh call (peers connect directly)");
         cmd->add_option("--delayed-leave-ms", o->delayMs,
                         "delay of the server-side leave if we vanish (MSC4140)");
         cmd->add_option("--intent", o->intent, "m.call.intent (audio|video)");
         cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
         cmd->add_flag("--e2ee", o->e2ee,
                       "exchange media keys Olm-encrypted with every member device (Element Call's scheme)");
+        cmd->add_option("--media", o->media.mode,
+                        "send and receive real media: 'test' = a tone and a test pattern (mesh calls)")
+            ->check(CLI::IsMember({"test"}));
+        cmd->add_option("--record", o->media.recordDir,
+                        "with --media: write what each peer sends into DIR (Ogg Opus + WebM VP8 per peer)");
+        cmd->add_option("--stats-interval", o->media.statsInterval,
+                        "with --media: seconds between per-peer reports (0 = only at the end)");
+        cmd->add_option("--tone", o->media.toneHz, "with --media: frequency of our test tone in Hz");
         cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {

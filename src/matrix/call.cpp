@@ -29,6 +29,8 @@ SessionMembershipData ownMembership(const LoginSession& self, const CallOptions&
     d.application = o.application;
     d.callId = o.callId;
     d.fociPreferred = o.foci;
+    // A mesh call announces a mesh focus (MSC3401 full mesh); everything else is a LiveKit call.
+    if (!o.foci.empty() && o.foci.front().type == "mesh") d.focusType = "mesh";
     d.callIntent = o.callIntent;
     return d;
 }
@@ -234,7 +236,10 @@ asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
                 wallClockNow()});
     }
     for (const auto& ev : crypto.events) {
-        if (ev.type != e2ee::kEncryptionKeysType) continue;
+        if (ev.type != e2ee::kEncryptionKeysType) {
+            if (m_options.onToDevice) m_options.onToDevice(ev);
+            continue;
+        }
         auto key = e2ee::parseToDeviceKeyMessage(ev.content, ev.origin, m_options.room, wallClockNow());
         if (!key) {
             if (key.error().message.find("another room") != std::string::npos) continue;
@@ -243,6 +248,22 @@ asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
             continue;
         }
         executeKeys(m_keys->onKeyReceived(*key, wallClockNow()));
+    }
+}
+
+void CallShell::deliverPlainToDevice(const Json& sync) {
+    const auto td = sync.find("to_device");
+    if (td == sync.end() || !td->is_object()) return;
+    const auto events = td->find("events");
+    if (events == td->end() || !events->is_array()) return;
+    for (const auto& ev : *events) {
+        if (!ev.is_object() || !ev.contains("sender") || !ev["sender"].is_string()) continue;
+        const UserId sender(ev["sender"].get<std::string>());
+        ReceivedToDevice r;
+        r.type = ev.value("type", std::string());
+        r.content = ev.value("content", Json::object());
+        r.origin = e2ee::ToDeviceOrigin{sender, false, DeviceId()};
+        m_options.onToDevice(r);
     }
 }
 
@@ -360,7 +381,11 @@ asio::awaitable<void> CallShell::syncLoop() {
         }
         backoff = Duration{1000};
         const Json& body = std::get<Json>(r);
-        if (m_options.encryption != nullptr) co_await handleCrypto(body);
+        if (m_options.encryption != nullptr) {
+            co_await handleCrypto(body);
+        } else if (m_options.onToDevice) {
+            deliverPlainToDevice(body);
+        }
         const std::string next = body.value("next_batch", m_syncToken);
         if (next != m_syncToken && m_options.onSyncToken) m_options.onSyncToken(next);
         m_syncToken = next;

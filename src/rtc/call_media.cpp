@@ -1,5 +1,7 @@
 #include "mxrtc/rtc/call_media.hpp"
 
+#include <cctype>
+
 namespace mxrtc::rtc {
 
 CallMedia::CallMedia(MediaEngine& engine, MediaOptions options, Events events)
@@ -28,8 +30,23 @@ bool CallMedia::perform(const core::CallEffect& effect) {
         l.onError = [this, call](const std::string& what) {
             if (m_events.onError) m_events.onError(call, what);
         };
-        auto peer = std::make_unique<Peer>(m_engine, m_options, std::move(l));
+        MediaOptions options = m_options;
+        if (!options.recordDir.empty()) {
+            // <dir>/<user>_<device>_<call>: one file pair per peer call, named after who sent it.
+            std::string user = c->remoteUser ? c->remoteUser->str() : std::string("unknown");
+            if (user.starts_with('@')) user.erase(0, 1);
+            std::string name = user + "_" +
+                               (c->remoteDevice ? c->remoteDevice->str() : std::string("unknown")) + "_" +
+                               call.str();
+            for (char& ch : name)
+                if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') ch = '_';
+            options.recordPrefix = options.recordDir + "/" + name;
+        }
+        auto peer = std::make_unique<Peer>(m_engine, options, std::move(l));
         if (m_sendKey) peer->setSendKey(m_sendKey->first, m_sendKey->second);
+        if (auto keys = m_receiveKeys.find(call); keys != m_receiveKeys.end())
+            for (const auto& [index, raw] : keys->second)
+                peer->setReceiveKey(index, raw);
         m_peers[call] = std::move(peer);  // replacing closes an old peer of the same call
         return true;
     }
@@ -51,6 +68,7 @@ bool CallMedia::perform(const core::CallEffect& effect) {
     }
     if (const auto* cp = std::get_if<core::ClosePeer>(&effect)) {
         m_peers.erase(cp->call);  // ~Peer closes
+        m_receiveKeys.erase(cp->call);
         return true;
     }
     return false;
@@ -63,6 +81,8 @@ void CallMedia::setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> 
 }
 
 void CallMedia::setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw) {
+    // Kept for a peer created later (the key may arrive before the call's CreatePeer).
+    m_receiveKeys[call][keyIndex].assign(raw.begin(), raw.end());
     if (auto* p = peer(call)) p->setReceiveKey(keyIndex, raw);
 }
 
@@ -91,6 +111,7 @@ void CallMedia::sendData(const std::string& text) {
 
 void CallMedia::closeAll() {
     m_peers.clear();
+    m_receiveKeys.clear();
 }
 
 }  // namespace mxrtc::rtc

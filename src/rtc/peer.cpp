@@ -463,13 +463,32 @@ void Peer::Impl::onIncomingPad(GstPad* pad) {
     const std::string enc = encoding != nullptr ? encoding : "";
     gst_caps_unref(caps);
 
+    // With recording, a tee after the depayloader (whose probe has already decrypted the frame)
+    // feeds a muxer writing to the peer's file.
+    const bool record = !options.recordPrefix.empty();
+    const auto quoted = [](const std::string& path) {
+        std::string q = "\"";
+        for (char c : path) {
+            if (c == '"' || c == '\\') q += '\\';
+            q += c;
+        }
+        return q + "\"";
+    };
     std::string desc;
     if (enc == "OPUS") {
-        desc =
-            "queue ! rtpopusdepay name=adepay ! opusdec plc=true ! audioconvert ! audioresample"
+        desc = "queue ! rtpopusdepay name=adepay ! ";
+        if (record)
+            desc += "tee name=rec ! queue ! opusparse ! oggmux ! filesink sync=false location=" +
+                    quoted(options.recordPrefix + ".opus.ogg") + " rec. ! queue ! ";
+        desc +=
+            "opusdec plc=true ! audioconvert ! audioresample"
             " ! audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=asink sync=false";
     } else if (enc == "VP8") {
-        desc = "queue ! rtpvp8depay name=vdepay ! vp8dec name=vdec ! fakesink sync=false";
+        desc = "queue ! rtpvp8depay name=vdepay ! ";
+        if (record)
+            desc += "tee name=rec ! queue ! webmmux streamable=true ! filesink sync=false location=" +
+                    quoted(options.recordPrefix + ".vp8.webm") + " rec. ! queue ! ";
+        desc += "vp8dec name=vdec ! fakesink sync=false";
     } else {
         desc = "fakesink sync=false";
     }

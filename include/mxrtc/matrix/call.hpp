@@ -14,10 +14,9 @@
 #include "mxrtc/core/session.hpp"
 #include "mxrtc/e2ee/key_manager.hpp"
 #include "mxrtc/matrix/client.hpp"
+#include "mxrtc/matrix/olm_transport.hpp"
 
 namespace mxrtc::matrix {
-
-class OlmTransport;
 
 struct CallOptions {
     RoomId room;
@@ -36,11 +35,17 @@ struct CallOptions {
     // received, verified and reported (KeyReceived / OwnKey updates). Not owned.
     OlmTransport* encryption = nullptr;
     e2ee::KeyManagerConfig keys;
+    // Every other to-device message of each sync (MSC3401 mesh signalling, ...), decrypted and
+    // sender-verified when `encryption` is set, in the order the homeserver delivered them.
+    std::function<void(const ReceivedToDevice&)> onToDevice;
 };
 
 struct CallUpdate {
     enum class Kind { MemberJoined, MemberLeft, Status, ProbablyLeft, Warning, GaveUp, KeyReceived, OwnKey };
-    Kind kind;
+    CallUpdate() = default;
+    CallUpdate(Kind k, std::string u, std::string d, std::string text, TimePoint when)
+        : kind(k), user(std::move(u)), device(std::move(d)), detail(std::move(text)), at(when) {}
+    Kind kind = Kind::Warning;
     std::string user;
     std::string device;
     std::string detail;  // leave reason, status name, warning text, key index
@@ -85,6 +90,7 @@ class CallShell {
     void executeKeys(std::vector<e2ee::KeyEffect> effects);
     boost::asio::awaitable<void> distribute(e2ee::DistributeKey effect);
     boost::asio::awaitable<void> handleCrypto(const nlohmann::json& sync);
+    void deliverPlainToDevice(const nlohmann::json& sync);
 
     Client& m_client;
     LoginSession m_self;

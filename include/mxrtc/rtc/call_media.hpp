@@ -34,7 +34,8 @@ class CallMedia {
     // SetRemoteDescription, AddRemoteCandidates, ClosePeer); false for anything else.
     bool perform(const core::CallEffect& effect);
 
-    // E2EE: our key is used by every peer (present and future); a remote's key by its call only.
+    // E2EE: our key is used by every peer (present and future); a remote's key by its call only
+    // (kept until the call's peer closes, so it may come before the peer exists).
     void setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
     void setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
 
@@ -50,6 +51,7 @@ class CallMedia {
     Events m_events;
     std::map<CallId, std::unique_ptr<Peer>> m_peers;
     std::optional<std::pair<std::uint8_t, std::vector<std::uint8_t>>> m_sendKey;
+    std::map<CallId, std::map<std::uint8_t, std::vector<std::uint8_t>>> m_receiveKeys;
 };
 
 }  // namespace mxrtc::rtc

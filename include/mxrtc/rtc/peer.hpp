@@ -61,6 +61,11 @@ struct MediaOptions {
     bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
     std::uint32_t jitterLatencyMs = 50;                  // webrtcbin jitterbuffer latency
     std::uint32_t icePacingMs = 0;  // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
+    // Recording of what the remote sends (after decryption, before decoding): CallMedia names one
+    // file pair per peer in recordDir; a Peer writes <recordPrefix>.opus.ogg (Ogg Opus) and
+    // <recordPrefix>.vp8.webm (WebM VP8). Both formats stay playable if the process is killed.
+    std::string recordDir;
+    std::string recordPrefix;
 };
 
 struct PeerStats {
