@@ -18,8 +18,13 @@ int main(int argc, char** argv) {
     registerDoctor(app, global, action);
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {  // one line, like every other error
+        std::fprintf(stderr, "mxrtc: %s (see --help)\n", e.what());
+        return e.get_exit_code() != 0 ? e.get_exit_code() : 2;
     }
     try {
         return action ? action() : 0;
