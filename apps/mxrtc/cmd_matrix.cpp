@@ -66,6 +66,8 @@ using Json = nlohmann::json;
 using matrix::Client;
 using matrix::MatrixError;
 
+}  // namespace
+
 void progress(const GlobalOptions& g, const std::string& text) {
     if (!g.quiet && !g.json) std::fprintf(stderr, "%s\n", text.c_str());
 }
@@ -98,6 +100,8 @@ RoomId parseRoom(const std::string& text) {
     }
     return RoomId(text);
 }
+
+namespace {
 
 std::string isoTime(TimePoint t) {
     const std::time_t secs = static_cast<std::time_t>(toUnixMs(t) / 1000);
@@ -169,13 +173,17 @@ int runRooms(const GlobalOptions& g) {
     });
 }
 
-int runCreateRoom(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& invites) {
+int runCreateRoom(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& invites,
+                  bool isPrivate) {
     auto store = openStore(g);
     const auto session = requireSession(*store);
     return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
         Client client(io.get_executor(), session.homeserver);
         client.setAccessToken(session.accessToken);
-        Json body{{"preset", "public_chat"}, {"name", name}, {"invite", invites}};
+        // Public by default (anyone may join the call); private rooms are needed for 1:1 calls,
+        // since Synapse refuses m.call.invite in public rooms.
+        Json body{
+            {"preset", isPrivate ? "private_chat" : "public_chat"}, {"name", name}, {"invite", invites}};
         // Members may write their own call-member state (power level 0), as Element Call rooms do.
         body["power_level_content_override"] = {
             {"events",
@@ -221,6 +229,7 @@ struct JoinCallOptions {
     std::string intent;
     bool watch = false;
     bool e2ee = false;
+    std::string keyTransport = "to-device";  // or "room" (legacy Megolm room events)
     MediaCliOptions media;
 };
 
@@ -364,6 +373,7 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
             machine = std::move(m.value());
             transport = std::make_unique<matrix::OlmTransport>(client, session, *machine);
             opts.encryption = transport.get();
+            if (o.keyTransport == "room") opts.keyTransport = matrix::CallOptions::KeyTransport::RoomEvent;
         }
         std::unique_ptr<CallMediaCli> media;
         if (!o.media.mode.empty()) media = CallMediaCli::start(g, io, client, session, opts, o.media, o.e2ee);
@@ -626,13 +636,19 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->callback([&global, &action] { action = [&global] { return runRooms(global); }; });
     }
     {
-        auto* cmd = app.add_subcommand("create-room", "Create a public room where members may join calls");
+        auto* cmd = app.add_subcommand("create-room", "Create a room where members may join calls");
         auto name = std::make_shared<std::string>("mxrtc call");
         auto invites = std::make_shared<std::vector<std::string>>();
+        auto isPrivate = std::make_shared<bool>(false);
         cmd->add_option("--name", *name, "room name");
         cmd->add_option("--invite", *invites, "users to invite");
-        cmd->callback([&global, &action, name, invites] {
-            action = [&global, name, invites] { return runCreateRoom(global, *name, *invites); };
+        cmd->add_flag(
+            "--private", *isPrivate,
+            "invite-only room (needed for 1:1 calls: Synapse refuses call invites in public rooms)");
+        cmd->callback([&global, &action, name, invites, isPrivate] {
+            action = [&global, name, invites, isPrivate] {
+                return runCreateRoom(global, *name, *invites, *isPrivate);
+            };
         });
     }
     {
@@ -657,6 +673,10 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
         cmd->add_flag("--e2ee", o->e2ee,
                       "exchange media keys Olm-encrypted with every member device (Element Call's scheme)");
+        cmd->add_option("--key-transport", o->keyTransport,
+                        "with --e2ee, how our key goes out: to-device (Olm, default) or room (legacy "
+                        "Megolm-encrypted room event); both are always received")
+            ->check(CLI::IsMember({"to-device", "room"}));
         cmd->add_option("--media", o->media.mode,
                         "send and receive real media: 'test' = a tone and a test pattern (mesh calls)")
             ->check(CLI::IsMember({"test"}));

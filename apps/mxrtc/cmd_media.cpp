@@ -6,6 +6,10 @@
 #include "media_cli.hpp"
 
 #ifdef MXRTC_HAVE_RTC
+#include <boost/asio/signal_set.hpp>
+
+#include "mxrtc/matrix/store.hpp"
+#include "mxrtc/rtc/direct_call.hpp"
 #include "mxrtc/rtc/mesh_session.hpp"
 #endif
 
@@ -21,12 +25,42 @@ std::unique_ptr<CallMediaCli> CallMediaCli::start(const GlobalOptions&, boost::a
     throw CliError{"this mxrtc was built without GStreamer (module rtc): --media is not available"};
 }
 
+void registerMediaCommands(CLI::App&, const GlobalOptions&, Action&) {}  // no media: no call/answer
+
 #else
 
 namespace {
 
 long msOf(const std::optional<Duration>& d) {
     return d ? static_cast<long>(d->count()) : -1;
+}
+
+// One per-peer media report line (mesh and 1:1 calls print the same shape).
+void printPeerReport(const GlobalOptions& g, bool final, const std::string& user, const std::string& device,
+                     std::string_view state, const rtc::PeerStats& s, std::optional<Duration> firstFrame) {
+    if (g.json) {
+        Json j{{"event", "media"},
+               {"final", final},
+               {"user_id", user},
+               {"state", std::string(state)},
+               {"audio_buffers", s.audioBuffersDecoded},
+               {"audio_rms", std::round(s.audioRms * 1000) / 1000},
+               {"video_frames", s.videoFramesDecoded},
+               {"frames_encrypted", s.framesEncrypted},
+               {"frames_decrypted", s.framesDecrypted},
+               {"decrypt_failures", s.decryptFailures},
+               {"ice_connected_ms", msOf(s.iceConnectedAfter)},
+               {"member_seen_to_first_frame_ms", msOf(firstFrame)}};
+        if (!device.empty()) j["device_id"] = device;
+        std::cout << j.dump() << std::endl;
+        return;
+    }
+    std::cout << (final ? "final  " : "media  ") << user << (device.empty() ? "" : " " + device) << " "
+              << state << ": audio " << s.audioBuffersDecoded << " buffers (rms "
+              << std::round(s.audioRms * 1000) / 1000 << "), video " << s.videoFramesDecoded
+              << " frames, decrypted " << s.framesDecrypted << ", undecryptable " << s.decryptFailures;
+    if (firstFrame) std::cout << ", first frame " << firstFrame->count() << " ms after join";
+    std::cout << std::endl;
 }
 
 class MeshMediaCli final : public CallMediaCli {
@@ -83,7 +117,9 @@ class MeshMediaCli final : public CallMediaCli {
                                                 "warning"};
         if (e.kind == rtc::MeshEvent::Kind::Dropped && !m_g.json) return;  // diagnostics for scripts
         if (m_g.json) {
-            Json j{{"event", kinds[static_cast<int>(e.kind)]}, {"detail", e.detail}};
+            Json j{{"event", kinds[static_cast<int>(e.kind)]},
+                   {"detail", e.detail},
+                   {"ts", toUnixMs(matrix::wallClockNow())}};
             if (!e.user.empty()) j["user_id"] = e.user;
             if (!e.device.empty()) j["device_id"] = e.device;
             std::cout << j.dump() << std::endl;
@@ -99,31 +135,9 @@ class MeshMediaCli final : public CallMediaCli {
     }
 
     void report(bool final) {
-        for (const auto& p : m_session->peers()) {
-            const auto& s = p.stats;
-            if (m_g.json) {
-                Json j{{"event", "media"},
-                       {"final", final},
-                       {"user_id", p.user.str()},
-                       {"device_id", p.device.str()},
-                       {"state", std::string(core::toString(p.state))},
-                       {"audio_buffers", s.audioBuffersDecoded},
-                       {"audio_rms", std::round(s.audioRms * 1000) / 1000},
-                       {"video_frames", s.videoFramesDecoded},
-                       {"frames_encrypted", s.framesEncrypted},
-                       {"frames_decrypted", s.framesDecrypted},
-                       {"decrypt_failures", s.decryptFailures},
-                       {"ice_connected_ms", msOf(s.iceConnectedAfter)},
-                       {"member_seen_to_first_frame_ms", msOf(p.memberSeenToFirstFrame)}};
-                std::cout << j.dump() << std::endl;
-                continue;
-            }
-            std::cout << (final ? "final  " : "media  ") << p.user << " " << p.device << " "
-                      << core::toString(p.state) << ": audio " << s.audioBuffersDecoded << " buffers (rms "
-                      << std::round(s.audioRms * 1000) / 1000 << "), video " << s.videoFramesDecoded
-                      << " frames, decrypted " << s.framesDecrypted << ", undecryptable " << s.decryptFailures
-                      << ", first frame " << msOf(p.memberSeenToFirstFrame) << " ms after join" << std::endl;
-        }
+        for (const auto& p : m_session->peers())
+            printPeerReport(m_g, final, p.user.str(), p.device.str(), core::toString(p.state), p.stats,
+                            p.memberSeenToFirstFrame);
     }
 
     const GlobalOptions& m_g;
@@ -154,6 +168,142 @@ std::unique_ptr<CallMediaCli> CallMediaCli::start(const GlobalOptions& g, boost:
     if (!engine) throw CliError{"cannot start the media engine: " + engine.error().message};
     return std::make_unique<MeshMediaCli>(g, io, std::move(engine).value(), client, self, options, media,
                                           e2ee);
+}
+
+namespace {
+
+struct DirectCallCli {
+    std::string room;
+    std::string to;
+    double duration = 0;  // place: hang up after this many seconds of call; 0 = until Ctrl-C / their hangup
+    double wait = 60;     // answer: how long to wait for an invite
+    std::int64_t lifetimeMs = 60'000;
+    std::string recordDir;
+    double statsInterval = 1.0;
+};
+
+int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) {
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(o.room);
+    if (!o.to.empty() && (o.to.front() != '@' || o.to.find(':') == std::string::npos))
+        throw CliError{"--to must be a user id like @bob:example.org"};
+    return runAsync([&](boost::asio::io_context& io) -> boost::asio::awaitable<int> {
+        matrix::Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        auto engine = rtc::MediaEngine::create(io.get_executor());
+        if (!engine) throw CliError{"cannot start the media engine: " + engine.error().message};
+        rtc::DirectCallOptions options;
+        options.room = room;
+        options.media.dataChannel = false;
+        options.media.recordDir = o.recordDir;
+        std::size_t h = std::hash<std::string>{}(session.deviceId.str());
+        options.media.toneFrequency = 300.0 + static_cast<double>(h % 601);
+        options.peer.inviteLifetime = Duration{o.lifetimeMs};
+        if (!o.to.empty()) options.invitee = UserId(o.to);
+        auto call = std::make_unique<rtc::DirectCall>(
+            client, session, **engine, options, [&g](const rtc::DirectCallEvent& e) {
+                static constexpr const char* kinds[] = {"incoming", "call_state", "call_ended", "dropped",
+                                                        "warning"};
+                if (g.json) {
+                    Json j{{"event", kinds[static_cast<int>(e.kind)]},
+                           {"detail", e.detail},
+                           {"ts", toUnixMs(matrix::wallClockNow())}};
+                    if (!e.user.empty()) j["user_id"] = e.user;
+                    std::cout << j.dump() << std::endl;
+                } else if (e.kind == rtc::DirectCallEvent::Kind::Warning) {
+                    if (!g.quiet) std::cerr << "warning: " << e.detail << std::endl;
+                } else if (e.kind != rtc::DirectCallEvent::Kind::Dropped) {
+                    std::cout << kinds[static_cast<int>(e.kind)] << " " << e.user << " " << e.detail
+                              << std::endl;
+                }
+            });
+        const auto report = [&](bool final) {
+            auto s = call->stats();
+            auto st = call->state();
+            if (s && st)
+                printPeerReport(g, final, call->remote() ? call->remote()->str() : "", "",
+                                core::toString(*st), *s, std::nullopt);
+        };
+        boost::asio::steady_timer stats(io);
+        std::function<void()> arm = [&] {
+            if (o.statsInterval <= 0) return;
+            stats.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.statsInterval * 1000)));
+            stats.async_wait([&](const boost::system::error_code& ec) {
+                if (ec) return;
+                if (call->state() == core::CallState::Connected) report(false);
+                arm();
+            });
+        };
+        arm();
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) call->hangup();
+        });
+        // --duration counts from the moment the call connects.
+        boost::asio::steady_timer deadline(io);
+        std::function<void()> watchConnect = [&] {
+            deadline.expires_after(std::chrono::milliseconds(50));
+            deadline.async_wait([&](const boost::system::error_code& ec) {
+                if (ec) return;
+                if (call->state() != core::CallState::Connected) return watchConnect();
+                if (o.duration <= 0) return;
+                deadline.expires_after(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000)));
+                deadline.async_wait([&](const boost::system::error_code& ec2) {
+                    if (!ec2) {
+                        report(true);
+                        call->hangup();
+                    }
+                });
+            });
+        };
+        watchConnect();
+        progress(g, placing ? "calling in " + room.str() + " (Ctrl-C hangs up)"
+                            : "waiting for a call in " + room.str() + " (Ctrl-C stops)");
+        int rc = placing ? co_await call->place()
+                         : co_await call->answer(Duration{static_cast<std::int64_t>(o.wait * 1000)});
+        signals.cancel();
+        deadline.cancel();
+        stats.cancel();
+        if (rc != 0) {
+            std::string why = "the call did not connect";
+            if (auto end = call->ended()) {
+                why += ": " + std::string(core::toString(end->reason)) + (end->rejected ? " (rejected)" : "");
+            } else if (!placing && !call->state()) {
+                why = "no call came in";
+            }
+            call.reset();
+            throw CliError{why};
+        }
+        progress(g, "call ended");
+        call.reset();
+        co_return 0;
+    });
+}
+
+}  // namespace
+
+void registerMediaCommands(CLI::App& app, const GlobalOptions& global, Action& action) {
+    for (bool placing : {true, false}) {
+        auto* cmd = placing
+                        ? app.add_subcommand("call", "Place a 1:1 call (MSC2746 room events) with test media")
+                        : app.add_subcommand("answer", "Wait for a 1:1 call in a room and answer it");
+        auto o = std::make_shared<DirectCallCli>();
+        cmd->add_option("room", o->room, "room id")->required();
+        if (placing) {
+            cmd->add_option("--to", o->to, "user to call (default: anyone in the room)");
+            cmd->add_option("--lifetime-ms", o->lifetimeMs, "how long the invite rings");
+        } else {
+            cmd->add_option("--wait", o->wait, "seconds to wait for an invite");
+        }
+        cmd->add_option("--duration", o->duration, "hang up this many seconds after connecting");
+        cmd->add_option("--record", o->recordDir, "write what the other side sends into DIR");
+        cmd->add_option("--stats-interval", o->statsInterval, "seconds between media reports (0 = none)");
+        cmd->callback([&global, &action, o, placing] {
+            action = [&global, o, placing] { return runDirectCall(global, *o, placing); };
+        });
+    }
 }
 
 #endif

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 namespace mxrtc::matrix {
 class Store;
 struct LoginSession;
+struct MatrixError;
 }  // namespace mxrtc::matrix
 
 namespace mxrtc::cli {
@@ -39,9 +42,19 @@ std::unique_ptr<matrix::Store> openStore(const GlobalOptions& g);
 // The saved login, or CliError "not logged in".
 matrix::LoginSession requireSession(const matrix::Store& store);
 
+// Progress text on stderr (not with --json or -q).
+void progress(const GlobalOptions& g, const std::string& text);
+// Throws CliError "<what>: <error> (<hint>)".
+[[noreturn]] void fail(const std::string& what, const matrix::MatrixError& e);
+// Runs `body` to completion on a fresh io_context; CliError thrown inside propagates.
+int runAsync(std::function<boost::asio::awaitable<int>(boost::asio::io_context&)> body);
+// A room id, or CliError (aliases must be joined with join-room first).
+RoomId parseRoom(const std::string& text);
+
 void registerInspect(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerDoctor(CLI::App& app, const GlobalOptions& global, Action& action);
+void registerMediaCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // The sessions / call-history report shared by `inspect` (offline dump) and `sessions`/`history`
 // (live room): events in timeline order, evaluated at `now`.

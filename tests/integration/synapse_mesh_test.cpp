@@ -235,6 +235,47 @@ TEST_F(SynapseMesh, ThreeParticipantsDecryptEachOtherAndRotateWhenOneLeaves) {
         EXPECT_EQ(p->err().find("syt_"), std::string::npos) << "an access token was printed";
 }
 
+// A classic 1:1 call (MSC2746 room events) in a private room: bob calls, alice answers, both
+// decode each other's audio and video, bob hangs up and alice sees it as the remote's hangup.
+TEST_F(SynapseMesh, OneToOneCallWithHangup) {
+    auto created = cli("alice", "--json create-room --private --invite @" + users["bob"] + ":" + server);
+    ASSERT_EQ(created.exitCode, 0) << created.err;
+    const std::string dm = Json::parse(created.out)["room_id"].get<std::string>();
+    ASSERT_EQ(cli("bob", "join-room '" + dm + "'").exitCode, 0);
+
+    auto a = std::make_unique<BackgroundProcess>(
+        command("alice", "--json answer '" + dm + "' --wait 30 --stats-interval 0.25"), dir / "alice-answer");
+    std::this_thread::sleep_for(milliseconds(500));
+    auto b = std::make_unique<BackgroundProcess>(
+        command("bob", "--json call '" + dm + "' --to @" + users["alice"] + ":" + server +
+                           " --duration 3 --stats-interval 0.25"),
+        dir / "bob-call");
+    const auto heard = [](const BackgroundProcess& p, const std::string& user) {
+        auto m = latestMedia(p, user);
+        return m && (*m)["audio_buffers"].get<std::uint64_t>() >= 25 &&
+               (*m)["audio_rms"].get<double>() > 0.1 && (*m)["video_frames"].get<std::uint64_t>() > 0;
+    };
+    ASSERT_TRUE(waitUntil([&] { return heard(*a, users["bob"]) && heard(*b, users["alice"]); }, seconds(20)))
+        << a->out() << a->err() << b->out() << b->err();
+    EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+    EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
+    EXPECT_TRUE(hasLine(*a, [](const Json& j) {
+        return j.value("event", "") == "call_ended" && j.value("detail", "") == "user_hangup (by them)";
+    })) << a->out();
+    EXPECT_TRUE(hasLine(*b, [](const Json& j) {
+        return j.value("event", "") == "call_ended" && j.value("detail", "") == "user_hangup (by us)";
+    })) << b->out();
+
+    // Nobody answers: the invite times out after its lifetime and `call` fails with the reason.
+    auto unanswered = cli("bob", "call '" + dm + "' --lifetime-ms 1500");
+    EXPECT_NE(unanswered.exitCode, 0);
+    EXPECT_NE(unanswered.err.find("invite_timeout"), std::string::npos) << unanswered.err;
+    // Synapse refuses call invites in public rooms: the call ends at once with the server's reason.
+    auto refused = cli("bob", "call '" + room + "' --lifetime-ms 30000");
+    EXPECT_NE(refused.exitCode, 0);
+    EXPECT_NE(refused.err.find("did not connect"), std::string::npos) << refused.err;
+}
+
 TEST_F(SynapseMesh, MediaOptionsAreCheckedWithOneLineErrors) {
     auto r = cli("alice", "join-call '" + room + "' --media test --focus http://127.0.0.1:9");
     EXPECT_NE(r.exitCode, 0);
