@@ -197,13 +197,11 @@ void MeshSession::leave() {
 }
 
 void MeshSession::execute(core::CallEffects effects) {
+    std::vector<CallId> closed;  // forgotten after the batch, so CallEnded can still name the member
     for (auto& e : effects) {
         if (const auto* cp = std::get_if<core::CreatePeer>(&e))
             m_peerCreatedAt[cp->call] = std::chrono::steady_clock::now();
-        if (const auto* cp = std::get_if<core::ClosePeer>(&e)) {
-            m_memberOf.erase(cp->call);
-            m_peerCreatedAt.erase(cp->call);
-        }
+        if (const auto* cp = std::get_if<core::ClosePeer>(&e)) closed.push_back(cp->call);
         if (m_media->perform(e)) continue;
         if (auto* s = std::get_if<core::SendToDevice>(&e)) {
             enqueue(std::move(*s));
@@ -236,6 +234,10 @@ void MeshSession::execute(core::CallEffects effects) {
                     {MeshEvent::Kind::Dropped, "", "",
                      std::string(core::toString(d->reason)) + (d->detail.empty() ? "" : ": " + d->detail)});
         }
+    }
+    for (const auto& call : closed) {
+        m_memberOf.erase(call);
+        m_peerCreatedAt.erase(call);
     }
     if (m_mesh) {
         if (auto next = m_mesh->nextWakeup()) {

@@ -4,6 +4,7 @@
 // encrypted audio and video. Assertions are on what was decoded (buffers, RMS energy, decrypted
 // frames), on the key rotation when one leaves, and on the recordings.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -65,6 +66,29 @@ bool hears(const BackgroundProcess& p, const std::string& user, std::uint64_t mi
     return m && (*m)["audio_buffers"].get<std::uint64_t>() >= minBuffers &&
            (*m)["audio_rms"].get<double>() > 0.1 && (*m)["frames_decrypted"].get<std::uint64_t>() > 0 &&
            (*m)["video_frames"].get<std::uint64_t>() > 0;
+}
+
+// CPU time (user + system) of a process, in seconds.
+double cpuSecondsOf(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14) utime = std::stoull(f);
+        if (i == 15) stime = std::stoull(f);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Percent of one core `pid` uses over `window`.
+double cpuPercent(pid_t pid, milliseconds window) {
+    const double before = cpuSecondsOf(pid);
+    std::this_thread::sleep_for(window);
+    return (cpuSecondsOf(pid) - before) * 1000.0 / static_cast<double>(window.count()) * 100.0;
 }
 
 bool waitUntil(const std::function<bool()>& done, milliseconds timeout) {
@@ -166,6 +190,8 @@ TEST_F(SynapseMesh, ThreeParticipantsDecryptEachOtherAndRotateWhenOneLeaves) {
         firsts[firsts.size() / 2], firsts.back());
     RecordProperty("member_seen_to_first_decrypted_frame_p50_ms", std::to_string(firsts[firsts.size() / 2]));
 
+    const double cpuWithTwoPeers = cpuPercent(a->pid(), seconds(3));
+
     // carol leaves: alice and bob hang up on her, rotate their keys (index 1) and exchange the new
     // keys; carol never receives them.
     c->signal(SIGINT);
@@ -192,6 +218,13 @@ TEST_F(SynapseMesh, ThreeParticipantsDecryptEachOtherAndRotateWhenOneLeaves) {
     EXPECT_LE((*latestMedia(*a, B))["decrypt_failures"].get<std::uint64_t>(), failuresBefore + 10)
         << "frames under the new key did not decrypt";
     EXPECT_TRUE(hears(*b, A, 25));
+    const double cpuWithOnePeer = cpuPercent(a->pid(), seconds(3));
+    std::printf(
+        "[ metrics  ] mesh over Synapse, one participant process (tone + 160x120 VP8, E2EE): %.1f%% of a "
+        "core "
+        "with 2 peers, %.1f%% with 1 peer -> %.1f%% per added participant\n",
+        cpuWithTwoPeers, cpuWithOnePeer, cpuWithTwoPeers - cpuWithOnePeer);
+    RecordProperty("cpu_percent_per_added_participant", std::to_string(cpuWithTwoPeers - cpuWithOnePeer));
 
     // carol's recording: one Ogg Opus and one WebM VP8 file per peer, non-trivial and well formed.
     int ogg = 0;
