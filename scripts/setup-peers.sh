@@ -22,3 +22,13 @@ fi
 if command -v go >/dev/null 2>&1 && [[ -x scripts/livekit/install.sh ]]; then
   bash scripts/livekit/install.sh || echo "setup-peers: livekit-server could not be built; its test will be skipped"
 fi
+
+# A real LiveKit participant for mxrtc-auth's delayed-leave delegation test: the `livekit` rtc SDK
+# from PyPI (native WebRTC inside the wheel) in its own venv. Skipped if it cannot be installed
+# (the test then reports itself skipped).
+lkvenv="${HOME}/.cache/mxrtc/livekit/venv"
+if [[ ! -x "$lkvenv/bin/python" ]] || ! "$lkvenv/bin/python" -c "import livekit.rtc" 2>/dev/null; then
+  echo "setup-peers: livekit rtc SDK (PyPI) into $lkvenv"
+  { python3 -m venv "$lkvenv" && "$lkvenv/bin/pip" install --quiet --disable-pip-version-check livekit==1.2.0; } ||
+    echo "setup-peers: the livekit Python SDK could not be installed; the delegation test will be skipped"
+fi

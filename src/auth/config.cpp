@@ -422,7 +422,7 @@ Result<void> applyEnv(const Layer& env, const ConfigInputs& in, AuthConfig& c) {
         if (!s) return s.error();
     }
     if (env.get("LIVEKIT_REDIS_URL"))
-        c.warnings.push_back("LIVEKIT_REDIS_URL is ignored: mxrtc-auth keeps no delegation jobs to persist");
+        c.warnings.push_back("LIVEKIT_REDIS_URL is ignored: mxrtc-auth keeps delegation jobs in memory only");
 
     // mxrtc additions.
     if (auto v = env.get("MXRTC_AUTH_BASE_PATH")) c.basePath = *v;

@@ -1,8 +1,10 @@
 #include "mxrtc/auth/handler.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "mxrtc/auth/openid.hpp"
+#include "mxrtc/auth/webhook.hpp"
 #include "mxrtc/core/identity.hpp"
 
 namespace mxrtc::auth {
@@ -13,9 +15,7 @@ constexpr std::string_view kCorsAllowHeaders =
     "Accept, Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token";
 constexpr std::string_view kDelegationRestricted =
     "Delegation of delayed events is only supported for full access users";
-constexpr std::string_view kDelegationUnsupported =
-    "Delegation of delayed events is not supported by this service (mxrtc-auth); retry without delay "
-    "parameters";
+constexpr std::string_view kUnresolvedCsApi = "Unable to resolve client-server API";
 
 std::string_view pathOf(std::string_view target) {
     const auto q = target.find('?');
@@ -65,6 +65,9 @@ Handler::Handler(AuthConfig config)
       m_signer(m_config.liveKitSecret),
       m_cache(m_config.cacheSize, m_config.cacheTtl),
       m_liveKitHttpUrl(m_config.liveKitHttpUrl()) {
+    m_tokenPrefix = "{\"url\":";
+    core::appendJsonQuoted(m_tokenPrefix, m_config.liveKitUrl, core::JsonEscaping::Go);
+    m_tokenPrefix += ",\"jwt\":\"";
     m_jsonHeaders = {{"Content-Type", "application/json"}};
     if (m_config.cors) {
         m_jsonHeaders.emplace_back("Access-Control-Allow-Origin", "*");
@@ -88,6 +91,7 @@ Endpoint Handler::route(std::string_view target) const {
     if (path == path::kSfuGet) return Endpoint::SfuGet;
     if (path == path::kGetToken) return Endpoint::GetToken;
     if (path == path::kDelegateDelayedLeave) return Endpoint::DelegateDelayedLeave;
+    if (path == path::kSfuWebhook) return Endpoint::SfuWebhook;
     if (path == path::kHealthz) return Endpoint::Healthz;
     if (path == path::kReadyz) return Endpoint::Readyz;
     if (path == path::kMetrics) return Endpoint::Metrics;
@@ -133,6 +137,7 @@ Step Handler::respondError(Flow flow, int status, std::string_view errcode, std:
                            std::string_view reason) const {
     flow.outcome.errcode = std::string(errcode);
     if (!reason.empty()) flow.outcome.reason = std::string(reason);
+    fillOutcome(flow);
     OutgoingResponse r;
     r.status = status;
     r.sharedHeaders = &m_jsonHeaders;
@@ -168,11 +173,14 @@ Step Handler::start(const IncomingRequest& request, TimePoint now) {
             j["name"] = "mxrtc-auth";
             j["version"] = "0.1.0";
             j["compatible_with"] = "lk-jwt-service";
-            j["endpoints"] = {path::kSfuGet, path::kGetToken, path::kDelegateDelayedLeave};
-            j["delayed_leave_delegation"] = false;
+            j["endpoints"] = {path::kSfuGet, path::kGetToken, path::kDelegateDelayedLeave, path::kSfuWebhook};
+            j["delayed_leave_delegation"] = true;
             j["verify_via"] = toString(m_config.defaultVia);
             return plain(200, {{"Content-Type", "application/json"}}, j.dump() + "\n");
         }
+        case Endpoint::SfuWebhook:
+            if (method != "POST") return plain(405, {}, {});
+            return webhook(std::move(flow), request, now);
         case Endpoint::SfuGet:
         case Endpoint::GetToken:
         case Endpoint::DelegateDelayedLeave:
@@ -189,49 +197,29 @@ Step Handler::start(const IncomingRequest& request, TimePoint now) {
                      "404 page not found\n");
     }
 
-    // Decode + validate.
-    if (flow.endpoint == Endpoint::SfuGet) {
-        auto parsed = parseLegacySfuRequest(request.body);
-        if (auto* e = std::get_if<ErrorResponse>(&parsed))
-            return respondError(std::move(flow), e->status, e->error.errcode, e->error.message);
-        auto& r = std::get<LegacySfuRequest>(parsed);
-        flow.matrixRoom = std::move(r.room);
-        flow.slotId = std::string(kLegacySlotId);
-        flow.deviceId = std::move(r.deviceId);
-        flow.openIdToken = std::move(r.openIdToken);
-        flow.delayRequested = !r.delayId.empty();
-    } else if (flow.endpoint == Endpoint::GetToken) {
-        auto parsed = parseGetTokenRequest(request.body);
-        if (auto* e = std::get_if<ErrorResponse>(&parsed))
-            return respondError(std::move(flow), e->status, e->error.errcode, e->error.message);
-        auto& r = std::get<GetTokenRequest>(parsed);
-        flow.matrixRoom = std::move(r.roomId);
-        flow.slotId = std::move(r.slotId);
-        flow.deviceId = std::move(r.member.claimedDeviceId);
-        flow.memberId = std::move(r.member.id);
-        flow.claimedUserId = std::move(r.member.claimedUserId);
-        flow.openIdToken = std::move(r.openIdToken);
-        flow.delayRequested = !r.delayId.empty();
-    } else {
-        auto parsed = parseDelegateDelayedLeaveRequest(request.body);
-        if (auto* e = std::get_if<ErrorResponse>(&parsed))
-            return respondError(std::move(flow), e->status, e->error.errcode, e->error.message);
-        auto& r = std::get<DelegateDelayedLeaveRequest>(parsed);
-        flow.matrixRoom = std::move(r.roomId);
-        flow.slotId = std::move(r.slotId);
-        flow.deviceId = std::move(r.member.claimedDeviceId);
-        flow.memberId = std::move(r.member.id);
-        flow.claimedUserId = std::move(r.member.claimedUserId);
-        flow.openIdToken = std::move(r.openIdToken);
-        flow.delayRequested = true;
-    }
+    // Decode + validate: one field reader for the three bodies.
+    const RequestKind kind = flow.endpoint == Endpoint::SfuGet     ? RequestKind::LegacySfuGet
+                             : flow.endpoint == Endpoint::GetToken ? RequestKind::GetToken
+                                                                   : RequestKind::DelegateDelayedLeave;
+    auto parsed = parseTokenRequest(kind, request.body);
+    if (auto* e = std::get_if<ErrorResponse>(&parsed))
+        return respondError(std::move(flow), e->status, e->error.errcode, e->error.message);
+    auto& r = std::get<TokenRequest>(parsed);
+    flow.matrixRoom = std::move(r.roomId);
+    flow.slotId = std::move(r.slotId);
+    flow.deviceId =
+        kind == RequestKind::LegacySfuGet ? std::move(r.deviceId) : std::move(r.member.claimedDeviceId);
+    flow.memberId = std::move(r.member.id);
+    flow.claimedUserId = std::move(r.member.claimedUserId);
+    flow.openIdToken = std::move(r.openIdToken);
+    flow.delayRequested = !r.delayId.empty();
+    flow.delayId = Redacted<std::string>(std::move(r.delayId));
+    flow.delayTimeoutMs = r.delayTimeout;
     return startToken(std::move(flow), now);
 }
 
 Step Handler::startToken(Flow flow, TimePoint now) {
     const std::string& server = flow.openIdToken.matrixServerName;
-    flow.outcome.serverName = server;
-    flow.outcome.matrixRoom = flow.matrixRoom;
     if (!parseServerName(server)) {
         flow.outcome.detail = "matrix_server_name is not a valid server name";
         return respondError(std::move(flow), 401, errcode::kUnauthorized, kUnauthorisedMessage,
@@ -266,7 +254,6 @@ Step Handler::resume(Flow flow, const VerifyResult& result, TimePoint now) {
 }
 
 Step Handler::afterVerified(Flow flow, TimePoint now) {
-    flow.outcome.userId = flow.userId.str();
     if (!flow.claimedUserId.empty() && flow.claimedUserId != flow.userId.str()) {
         flow.outcome.detail = "claimed_user_id " + flow.claimedUserId + " != OpenID sub";
         return respondError(std::move(flow), 401, errcode::kUnauthorized, kUnauthorisedMessage,
@@ -275,55 +262,152 @@ Step Handler::afterVerified(Flow flow, TimePoint now) {
     flow.fullAccess = m_config.isFullAccess(flow.openIdToken.matrixServerName);
     flow.outcome.fullAccess = flow.fullAccess;
 
-    if (flow.endpoint == Endpoint::DelegateDelayedLeave) {
-        if (!flow.fullAccess)
-            return respondError(std::move(flow), 403, errcode::kForbidden, kDelegationRestricted,
-                                "restricted_user");
-        return respondError(std::move(flow), 501, "M_UNRECOGNIZED", kDelegationUnsupported,
-                            "delegation_unsupported");
-    }
-    if (flow.delayRequested) {
-        if (!flow.fullAccess)
-            return respondError(std::move(flow), 400, errcode::kBadJson, kDelegationRestricted,
-                                "restricted_user");
-        return respondError(std::move(flow), 400, errcode::kBadJson, kDelegationUnsupported,
-                            "delegation_unsupported");
-    }
+    if (flow.endpoint == Endpoint::DelegateDelayedLeave && !flow.fullAccess)
+        return respondError(std::move(flow), 403, errcode::kForbidden, kDelegationRestricted,
+                            "restricted_user");
+    if (flow.delayRequested && !flow.fullAccess)
+        return respondError(std::move(flow), 400, errcode::kBadJson, kDelegationRestricted,
+                            "restricted_user");
 
-    using core::JsonEscaping;
-    if (flow.endpoint == Endpoint::SfuGet) {
+    if (flow.endpoint == Endpoint::SfuGet)
         flow.liveKitIdentity = core::sessionMemberIdentity(flow.userId, DeviceId(flow.deviceId));
-    } else {
-        flow.liveKitIdentity = core::hashedMemberIdentity(flow.userId, DeviceId(flow.deviceId),
-                                                          MemberId(flow.memberId), JsonEscaping::Go);
-    }
+    else
+        flow.liveKitIdentity = identityFor(flow);
     flow.liveKitRoom = aliasFor(flow.matrixRoom, flow.slotId);
-    flow.outcome.liveKitIdentity = flow.liveKitIdentity;
-    flow.outcome.liveKitRoom = flow.liveKitRoom;
 
-    if (m_config.membership.enabled) {
+    // The membership check is about handing out a token; a delegation only keeps the user's own
+    // delayed event alive, so it skips it (as lk-jwt-service has no such check at all).
+    if (m_config.membership.enabled && flow.endpoint != Endpoint::DelegateDelayedLeave) {
         flow.stage = Stage::CheckingMembership;
         auto req = membershipRequest(m_config.membership, flow.matrixRoom, flow.userId.str());
         return Step{Fetch{std::move(req)}, std::move(flow)};
     }
+    return authorised(std::move(flow), now);
+}
+
+// Authorised (and, if configured, a room member): resolve the client-server API when a delayed
+// leave is to be delegated (before creating the room, as lk-jwt-service does, so that a failure
+// leaves no room behind), then answer the delegation or issue the token.
+Step Handler::authorised(Flow flow, TimePoint now) {
+    if (flow.delayRequested && flow.csApiBaseUrl.empty()) {
+        flow.stage = Stage::ResolvingCsApi;
+        ResolveCsApi resolve{flow.openIdToken.matrixServerName};
+        return Step{std::move(resolve), std::move(flow)};
+    }
+    if (flow.endpoint == Endpoint::DelegateDelayedLeave) {
+        OutgoingResponse r;
+        r.status = 200;
+        r.sharedHeaders = &m_jsonHeaders;
+        r.body = "{}\n";
+        auto delegation = delegationOf(flow);
+        fillOutcome(flow);
+        Respond respond{std::move(r), std::move(flow.outcome), std::move(delegation), std::nullopt};
+        return Step{std::move(respond), std::move(flow)};
+    }
     return issue(std::move(flow), now);
 }
 
+Step Handler::resume(Flow flow, const CsApiResult& result, TimePoint now) {
+    if (flow.stage != Stage::ResolvingCsApi)
+        return respondError(std::move(flow), 500, errcode::kUnknown, "Internal Server Error",
+                            "unexpected_resolve");
+    if (result.baseUrl.empty()) {
+        flow.outcome.detail = result.error;
+        return respondError(std::move(flow), 400, errcode::kBadJson, kUnresolvedCsApi, "cs_api_unresolved");
+    }
+    flow.csApiBaseUrl = result.baseUrl;
+    return authorised(std::move(flow), now);
+}
+
+DelegatedLeave Handler::delegationOf(const Flow& flow) const {
+    return DelegatedLeave{ParticipantKey{flow.liveKitRoom, flow.liveKitIdentity},
+                          flow.openIdToken.matrixServerName, flow.csApiBaseUrl, flow.delayId,
+                          Duration{flow.delayTimeoutMs}};
+}
+
+// POST /sfu_webhook: LiveKit's signature first (401 otherwise), then the event.
+Step Handler::webhook(Flow flow, const IncomingRequest& request, TimePoint now) const {
+    auto verified = verifyWebhookAuthorization(request.authorization, request.body, m_config.liveKitKey,
+                                               m_config.liveKitSecret, now);
+    if (!verified) {
+        flow.outcome.detail = verified.error().message;
+        return respondError(std::move(flow), 401, errcode::kUnauthorized, kUnauthorisedMessage,
+                            "webhook_signature");
+    }
+    auto event = parseWebhookEvent(request.body);
+    if (!event) {
+        flow.outcome.detail = event.error().message;
+        return respondError(std::move(flow), 400, errcode::kBadJson, event.error().message,
+                            "webhook_malformed");
+    }
+    if (*event) {
+        flow.outcome.reason = std::string(toString((*event)->kind));
+        flow.outcome.liveKitRoom = (*event)->participant.room;
+        flow.outcome.liveKitIdentity = (*event)->participant.identity;
+    } else {
+        flow.outcome.reason = "ignored";
+    }
+    OutgoingResponse r;
+    r.status = 200;
+    Respond respond{std::move(r), std::move(flow.outcome), std::nullopt, std::move(*event)};
+    return Step{std::move(respond), std::move(flow)};
+}
+
+namespace {
+
+constexpr std::size_t kMaxMemo = 16'384;
+
+// Length-prefixed parts, so no tuple can collide with another whatever the parts contain.
+void memoKey(std::string& key, std::initializer_list<std::string_view> parts) {
+    key.clear();
+    for (auto part : parts) {
+        char len[24];
+        const auto r = std::to_chars(len, len + sizeof len, part.size());
+        key.append(len, static_cast<std::size_t>(r.ptr - len));
+        key.push_back(':');
+        key.append(part);
+    }
+}
+
+}  // namespace
+
 const std::string& Handler::aliasFor(const std::string& room, const std::string& slot) {
-    constexpr std::size_t kMaxAliases = 16'384;
-    // Length-prefixed, so no (room, slot) pair can collide with another whatever they contain.
-    std::string key = std::to_string(room.size());
-    key.push_back(':');
-    key.append(room).append(slot);
-    if (auto it = m_aliases.find(key); it != m_aliases.end()) return it->second;
-    if (m_aliases.size() >= kMaxAliases) m_aliases.clear();
+    memoKey(m_memoKey, {room, slot});
+    if (auto it = m_aliases.find(std::string_view(m_memoKey)); it != m_aliases.end()) return it->second;
+    if (m_aliases.size() >= kMaxMemo) m_aliases.clear();
     auto alias = core::liveKitRoomAlias(RoomId(room), SlotId(slot), core::JsonEscaping::Go);
-    return m_aliases.emplace(std::move(key), std::move(alias)).first->second;
+    return m_aliases.emplace(m_memoKey, std::move(alias)).first->second;
+}
+
+const std::string& Handler::identityFor(const Flow& flow) {
+    memoKey(m_memoKey, {flow.userId.str(), flow.deviceId, flow.memberId});
+    if (auto it = m_identities.find(std::string_view(m_memoKey)); it != m_identities.end()) return it->second;
+    if (m_identities.size() >= kMaxMemo) m_identities.clear();
+    auto identity = core::hashedMemberIdentity(flow.userId, DeviceId(flow.deviceId), MemberId(flow.memberId),
+                                               core::JsonEscaping::Go);
+    return m_identities.emplace(m_memoKey, std::move(identity)).first->second;
+}
+
+// The log/metrics context of a finished flow, moved out of it (the flow is done).
+void Handler::fillOutcome(Flow& flow) const {
+    Outcome& o = flow.outcome;
+    if (o.serverName.empty()) o.serverName = std::move(flow.openIdToken.matrixServerName);
+    if (o.matrixRoom.empty()) o.matrixRoom = std::move(flow.matrixRoom);
+    if (o.userId.empty() && !flow.userId.str().empty()) o.userId = flow.userId.str();
+    if (o.liveKitIdentity.empty()) o.liveKitIdentity = std::move(flow.liveKitIdentity);
+    if (o.liveKitRoom.empty()) o.liveKitRoom = std::move(flow.liveKitRoom);
 }
 
 Step Handler::issue(Flow flow, TimePoint now) {
-    flow.jwt =
-        m_signer.sign(joinTokenClaims(m_config.liveKitKey, flow.liveKitIdentity, flow.liveKitRoom, now));
+    // The whole 200 body now, JWT signed straight into it: byte for byte
+    // tokenResponseBody(url, sign(joinTokenClaims(...))) (a compact JWS needs no JSON escaping).
+    m_payloadScratch.clear();
+    appendJoinTokenPayload(m_payloadScratch, m_config.liveKitKey, flow.liveKitIdentity, flow.liveKitRoom,
+                           now);
+    flow.tokenBody.reserve(m_tokenPrefix.size() + m_payloadScratch.size() * 4 / 3 + 96);
+    flow.tokenBody = m_tokenPrefix;
+    m_signer.appendToken(flow.tokenBody, m_payloadScratch);
+    flow.tokenBody += "\"}\n";
     if (flow.fullAccess && m_config.createRooms) {
         flow.stage = Stage::CreatingRoom;
         auto req = createRoomRequest(m_liveKitHttpUrl, m_config.liveKitKey, m_signer,
@@ -337,9 +421,12 @@ Step Handler::finish(Flow flow) const {
     OutgoingResponse r;
     r.status = 200;
     r.sharedHeaders = &m_jsonHeaders;
-    r.body = tokenResponseBody(m_config.liveKitUrl, flow.jwt);
-    Outcome o = std::move(flow.outcome);
-    return Step{Respond{std::move(r), std::move(o)}, std::move(flow)};
+    r.body = std::move(flow.tokenBody);
+    std::optional<DelegatedLeave> delegation;
+    if (flow.delayRequested) delegation = delegationOf(flow);
+    fillOutcome(flow);
+    Respond respond{std::move(r), std::move(flow.outcome), std::move(delegation), std::nullopt};
+    return Step{std::move(respond), std::move(flow)};
 }
 
 Step Handler::resume(Flow flow, const FetchResult& result, TimePoint now) {
@@ -348,7 +435,7 @@ Step Handler::resume(Flow flow, const FetchResult& result, TimePoint now) {
             switch (classifyMembership(result)) {
                 case MembershipStatus::Joined:
                     flow.outcome.reason = "member";
-                    return issue(std::move(flow), now);
+                    return authorised(std::move(flow), now);
                 case MembershipStatus::NotJoined:
                     return respondError(std::move(flow), 403, errcode::kForbidden,
                                         "The user is not joined to the room", "not_joined");
@@ -357,7 +444,7 @@ Step Handler::resume(Flow flow, const FetchResult& result, TimePoint now) {
                         result.status == 0 ? result.error : "HTTP " + std::to_string(result.status);
                     if (m_config.membership.failOpen) {
                         flow.outcome.reason = "membership_unknown_fail_open";
-                        return issue(std::move(flow), now);
+                        return authorised(std::move(flow), now);
                     }
                     return respondError(std::move(flow), 503, errcode::kUnknown,
                                         "Unable to check room membership", "membership_unknown");
@@ -375,6 +462,7 @@ Step Handler::resume(Flow flow, const FetchResult& result, TimePoint now) {
             return finish(std::move(flow));
         }
         case Stage::Verifying:
+        case Stage::ResolvingCsApi:
             break;
     }
     return respondError(std::move(flow), 500, errcode::kUnknown, "Internal Server Error", "unexpected_fetch");

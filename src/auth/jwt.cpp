@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -112,6 +113,15 @@ std::optional<bool> optBool(const nlohmann::json& obj, const char* key) {
     return it->get<bool>();
 }
 
+// Untrusted JSON never throws: a member of another type reads as absent.
+std::string strOr(const nlohmann::json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool boolOr(const nlohmann::json& obj, const char* key) {
+    return optBool(obj, key).value_or(false);
+}
+
 }  // namespace
 
 AccessTokenClaims joinTokenClaims(std::string_view apiKey, std::string_view identity,
@@ -158,9 +168,44 @@ std::string claimsPayloadJson(const AccessTokenClaims& c) {
     if (!c.identity.empty()) w.str("identity", c.identity);
     if (!c.name.empty()) w.str("name", c.name);
     if (c.video) w.raw("video", videoJson(*c.video));
+    if (!c.sha256.empty()) w.str("sha256", c.sha256);
     if (!c.metadata.empty()) w.str("metadata", c.metadata);
     w.close();
     return out;
+}
+
+void appendJoinTokenPayload(std::string& out, std::string_view apiKey, std::string_view identity,
+                            std::string_view roomAlias, TimePoint now) {
+    // Field for field what claimsPayloadJson(joinTokenClaims(...)) writes (jwt_test checks it).
+    const auto nbf = unixSeconds(now);
+    char num[24];
+    auto appendInt = [&](std::int64_t v) {
+        const auto r = std::to_chars(num, num + sizeof num, v);
+        out.append(num, static_cast<std::size_t>(r.ptr - num));
+    };
+    ObjectWriter w(out);
+    if (!apiKey.empty()) w.str("iss", apiKey);
+    if (!identity.empty()) w.str("sub", identity);
+    w.raw("exp", {});
+    appendInt(nbf + kJoinTokenValiditySeconds);
+    w.raw("nbf", {});
+    appendInt(nbf);
+    if (nbf != 0) {
+        w.raw("iat", {});
+        appendInt(nbf);
+    }
+    if (!identity.empty()) w.str("identity", identity);
+    w.raw("video", {});
+    {
+        ObjectWriter v(out);
+        v.boolean("roomJoin", true);
+        if (!roomAlias.empty()) v.str("room", roomAlias);
+        v.boolean("canPublish", true);
+        v.boolean("canSubscribe", true);
+        v.boolean("canUpdateOwnMetadata", true);
+        v.close();
+    }
+    w.close();
 }
 
 struct Hs256Signer::Impl {
@@ -209,6 +254,26 @@ std::string Hs256Signer::mac(std::string_view data) const {
     return out;
 }
 
+void Hs256Signer::appendToken(std::string& out, std::string_view payloadJson) const {
+    static const std::string kHeaderB64 = b64url(kHeaderJson);
+    const std::size_t start = out.size();
+    out.reserve(start + kHeaderB64.size() + payloadJson.size() * 4 / 3 + 48);
+    out += kHeaderB64;
+    out.push_back('.');
+    appendB64url(out, payloadJson);
+    unsigned char innerHash[SHA256_DIGEST_LENGTH];
+    unsigned char sig[SHA256_DIGEST_LENGTH];
+    SHA256_CTX ctx = m_impl->inner;
+    SHA256_Update(&ctx, out.data() + start, out.size() - start);
+    SHA256_Final(innerHash, &ctx);
+    ctx = m_impl->outer;
+    SHA256_Update(&ctx, innerHash, sizeof innerHash);
+    SHA256_Final(sig, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    out.push_back('.');
+    appendB64url(out, std::string_view(reinterpret_cast<const char*>(sig), sizeof sig));
+}
+
 std::string Hs256Signer::sign(const AccessTokenClaims& claims) const {
     static const std::string kHeaderB64 = b64url(kHeaderJson);
     const std::string payload = claimsPayloadJson(claims);
@@ -235,8 +300,7 @@ Result<AccessTokenClaims> verifyHs256(std::string_view jwt, const Redacted<std::
     if (!headerBytes || !payloadBytes || !sigBytes) return unauthorized("token part is not base64url");
 
     const auto header = nlohmann::json::parse(headerBytes->begin(), headerBytes->end(), nullptr, false);
-    if (!header.is_object() || header.value("alg", "") != "HS256")
-        return unauthorized("token alg is not HS256");
+    if (!header.is_object() || strOr(header, "alg") != "HS256") return unauthorized("token alg is not HS256");
 
     const std::string expected = Hs256Signer(secret).mac(jwt.substr(0, dot2));
     if (sigBytes->size() != expected.size() ||
@@ -251,25 +315,26 @@ Result<AccessTokenClaims> verifyHs256(std::string_view jwt, const Redacted<std::
         return unauthorized("token lacks integer exp/nbf");
     c.expiry = payload["exp"].get<std::int64_t>();
     c.notBefore = payload["nbf"].get<std::int64_t>();
-    c.issuer = payload.value("iss", "");
-    c.subject = payload.value("sub", "");
+    c.issuer = strOr(payload, "iss");
+    c.subject = strOr(payload, "sub");
     if (auto it = payload.find("iat"); it != payload.end() && it->is_number_integer())
         c.issuedAt = it->get<std::int64_t>();
-    c.identity = payload.value("identity", "");
-    c.name = payload.value("name", "");
-    c.metadata = payload.value("metadata", "");
+    c.identity = strOr(payload, "identity");
+    c.name = strOr(payload, "name");
+    c.metadata = strOr(payload, "metadata");
+    c.sha256 = strOr(payload, "sha256");
     if (auto it = payload.find("video"); it != payload.end() && it->is_object()) {
         VideoGrant v;
-        v.roomCreate = it->value("roomCreate", false);
-        v.roomList = it->value("roomList", false);
-        v.roomAdmin = it->value("roomAdmin", false);
-        v.roomJoin = it->value("roomJoin", false);
-        v.room = it->value("room", "");
+        v.roomCreate = boolOr(*it, "roomCreate");
+        v.roomList = boolOr(*it, "roomList");
+        v.roomAdmin = boolOr(*it, "roomAdmin");
+        v.roomJoin = boolOr(*it, "roomJoin");
+        v.room = strOr(*it, "room");
         v.canPublish = optBool(*it, "canPublish");
         v.canSubscribe = optBool(*it, "canSubscribe");
         v.canPublishData = optBool(*it, "canPublishData");
         v.canUpdateOwnMetadata = optBool(*it, "canUpdateOwnMetadata");
-        v.hidden = it->value("hidden", false);
+        v.hidden = boolOr(*it, "hidden");
         c.video = std::move(v);
     }
     const auto nowS = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

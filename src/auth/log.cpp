@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +20,13 @@ namespace mxrtc::auth {
 LogLine::LogLine(std::string_view msg) {
     m_out.reserve(512);
     m_out = "\"msg\":";
+    core::appendJsonQuoted(m_out, msg, core::JsonEscaping::Js);
+}
+
+LogLine::LogLine(std::string_view msg, std::string&& storage) : m_out(std::move(storage)) {
+    m_out.clear();
+    if (m_out.capacity() < 512) m_out.reserve(512);
+    m_out += "\"msg\":";
     core::appendJsonQuoted(m_out, msg, core::JsonEscaping::Js);
 }
 
@@ -46,8 +54,30 @@ LogLine& LogLine::boolean(std::string_view key, bool value) {
     return *this;
 }
 
+LogLine& LogLine::millis(std::string_view key, std::chrono::microseconds value) {
+    auto us = value.count();
+    m_out.append(",\"").append(key).append("\":");
+    if (us < 0) {
+        m_out.push_back('-');
+        us = -us;
+    }
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, us / 1000).ptr;
+    m_out.append(buf, static_cast<std::size_t>(end - buf));
+    const auto frac = static_cast<int>(us % 1000);
+    const char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                            static_cast<char>('0' + frac % 10)};
+    m_out.append(digits, 4);
+    return *this;
+}
+
 std::string LogLine::done() {
     return m_out + "}";
+}
+
+std::string_view LogLine::finish() {
+    m_out.push_back('}');
+    return m_out;
 }
 
 namespace {

@@ -116,7 +116,17 @@ void Metrics::membershipCheck(std::string_view outcome) {
     ++it->second;
 }
 
-std::string Metrics::render(const CacheGauges& cache) const {
+void Metrics::delegationRequest(DelayedEventAction action, RequestOutcome::Kind outcome) {
+    ++m_delegationRequests[static_cast<std::size_t>(action)][static_cast<std::size_t>(outcome)];
+}
+
+void Metrics::webhook(std::string_view outcome) {
+    auto it = m_webhooks.find(outcome);
+    if (it == m_webhooks.end()) it = m_webhooks.emplace(std::string(outcome), 0).first;
+    ++it->second;
+}
+
+std::string Metrics::render(const CacheGauges& cache, const DelegationCounts& delegation) const {
     std::string out;
     out.reserve(8192);
     header(out, "mxrtc_auth_requests_total", "counter", "HTTP requests by endpoint and status.");
@@ -170,6 +180,34 @@ std::string Metrics::render(const CacheGauges& cache) const {
     sample(out, "mxrtc_auth_connections_total", "", std::to_string(m_connectionsTotal));
     header(out, "mxrtc_auth_connections_open", "gauge", "Open HTTP connections.");
     sample(out, "mxrtc_auth_connections_open", "", std::to_string(m_connectionsOpen));
+    header(out, "mxrtc_auth_delegation_jobs", "gauge",
+           "Delegated delayed leave events being looked after, by state.");
+    for (std::size_t i = 0; i < kJobStateCount; ++i)
+        sample(out, "mxrtc_auth_delegation_jobs",
+               "state=\"" + std::string(toString(static_cast<JobState>(i))) + "\"",
+               std::to_string(delegation.jobs[i]));
+    header(out, "mxrtc_auth_delegation_jobs_created_total", "counter", "Delayed leave delegations accepted.");
+    sample(out, "mxrtc_auth_delegation_jobs_created_total", "", std::to_string(delegation.delegated));
+    header(out, "mxrtc_auth_delegation_jobs_ended_total", "counter", "Delegation jobs ended, by reason.");
+    for (std::size_t i = 0; i < kJobEndCount; ++i)
+        sample(out, "mxrtc_auth_delegation_jobs_ended_total",
+               "reason=\"" + std::string(toString(static_cast<JobEnd>(i))) + "\"",
+               std::to_string(delegation.ended[i]));
+    header(out, "mxrtc_auth_delegation_requests_total", "counter",
+           "Delayed-event restart/send requests to homeservers, by action and outcome.");
+    for (std::size_t a = 0; a < 2; ++a)
+        for (std::size_t k = 0; k < 4; ++k)
+            sample(out, "mxrtc_auth_delegation_requests_total",
+                   "action=\"" + std::string(toString(static_cast<DelayedEventAction>(a))) + "\",outcome=\"" +
+                       std::string(toString(static_cast<RequestOutcome::Kind>(k))) + "\"",
+                   std::to_string(m_delegationRequests[a][k]));
+    header(out, "mxrtc_auth_sfu_participants_tracked", "gauge",
+           "Participants known (from webhooks) to be on the SFU.");
+    sample(out, "mxrtc_auth_sfu_participants_tracked", "", std::to_string(delegation.trackedParticipants));
+    header(out, "mxrtc_auth_webhooks_total", "counter", "LiveKit webhooks received, by event or refusal.");
+    for (const auto& [outcome, n] : m_webhooks)
+        sample(out, "mxrtc_auth_webhooks_total", "outcome=\"" + labelValue(outcome) + "\"",
+               std::to_string(n));
     return out;
 }
 

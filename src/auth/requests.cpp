@@ -337,77 +337,95 @@ bool delayParamsInconsistent(const std::string& delayId, std::int64_t delayTimeo
     return any && !all;
 }
 
-#define OPENID_FIELDS(t)                                                                 \
-    secret(field::kAccessToken, (t).accessToken), str(field::kTokenType, (t).tokenType), \
-        str(field::kMatrixServerName, (t).matrixServerName), integer(field::kExpiresIn, (t).expiresIn)
-#define MEMBER_FIELDS(m)                                                          \
-    str(field::kMemberId, (m).id), str(field::kClaimedUserId, (m).claimedUserId), \
-        str(field::kClaimedDeviceId, (m).claimedDeviceId)
-
 constexpr const char* kMissingDelayParams = "The request body is missing `delay_id` or `delay_timeout`";
+
+// lk-jwt-service's validation messages, per body shape (the legacy body has no member).
+struct Messages {
+    const char* missingRoom;
+    const char* missingMember;
+    const char* missingToken;
+};
+constexpr Messages kLegacyMessages{"Missing room parameter", nullptr, "Missing OpenID token parameters"};
+constexpr Messages kGetTokenMessages{
+    "The request body is missing `room_id` or `slot_id`",
+    "The request body `member` is missing a `id`, `claimed_user_id` or `claimed_device_id`",
+    "The request body `openid_token` is missing a `access_token` or `matrix_server_name`"};
+constexpr Messages kDelegateMessages{
+    "The request body is missing `room_id` or `slot_id`",
+    "The request body `member` is missing `id`, `claimed_user_id` or `claimed_device_id`",
+    "The request body `openid_token` is missing `access_token` or `matrix_server_name`"};
 
 }  // namespace
 
-Parsed<LegacySfuRequest> parseLegacySfuRequest(std::string_view body) {
-    LegacySfuRequest r;
-    const Field token[] = {OPENID_FIELDS(r.openIdToken)};
-    const Field root[] = {str(field::kRoom, r.room),
+// The one field reader for all three bodies: the key tables differ only in the room key, the
+// legacy device_id and the member object; validation differs only in messages and in whether the
+// delay parameters are required.
+Parsed<TokenRequest> parseTokenRequest(RequestKind kind, std::string_view body) {
+    TokenRequest r;
+    r.kind = kind;
+    const bool legacy = kind == RequestKind::LegacySfuGet;
+    const Field token[] = {secret(field::kAccessToken, r.openIdToken.accessToken),
+                           str(field::kTokenType, r.openIdToken.tokenType),
+                           str(field::kMatrixServerName, r.openIdToken.matrixServerName),
+                           integer(field::kExpiresIn, r.openIdToken.expiresIn)};
+    const Field member[] = {str(field::kMemberId, r.member.id),
+                            str(field::kClaimedUserId, r.member.claimedUserId),
+                            str(field::kClaimedDeviceId, r.member.claimedDeviceId)};
+    const Field legacyRoot[] = {str(field::kRoom, r.roomId),
+                                object(field::kOpenIdToken, table(token)),
+                                str(field::kDeviceId, r.deviceId),
+                                str(field::kDelayId, r.delayId),
+                                integer(field::kDelayTimeout, r.delayTimeout),
+                                str(field::kDelayCsApiUrl, r.delayCsApiUrl)};
+    const Field root[] = {str(field::kRoomId, r.roomId),
+                          str(field::kSlotId, r.slotId),
                           object(field::kOpenIdToken, table(token)),
-                          str(field::kDeviceId, r.deviceId),
+                          object(field::kMember, table(member)),
                           str(field::kDelayId, r.delayId),
                           integer(field::kDelayTimeout, r.delayTimeout),
                           str(field::kDelayCsApiUrl, r.delayCsApiUrl)};
-    if (!decode(body, table(root))) return notJson();
-    if (r.room.empty()) return badJson("Missing room parameter");
+    if (!decode(body, legacy ? table(legacyRoot) : table(root))) return notJson();
+
+    const Messages& m = legacy                          ? kLegacyMessages
+                        : kind == RequestKind::GetToken ? kGetTokenMessages
+                                                        : kDelegateMessages;
+    if (r.roomId.empty() || (!legacy && r.slotId.empty())) return badJson(m.missingRoom);
+    if (!legacy &&
+        (r.member.id.empty() || r.member.claimedUserId.empty() || r.member.claimedDeviceId.empty()))
+        return badJson(m.missingMember);
     if (r.openIdToken.accessToken.empty() || r.openIdToken.matrixServerName.empty())
-        return badJson("Missing OpenID token parameters");
-    if (delayParamsInconsistent(r.delayId, r.delayTimeout)) return badJson(kMissingDelayParams);
+        return badJson(m.missingToken);
+    if (kind == RequestKind::DelegateDelayedLeave ? (r.delayId.empty() || r.delayTimeout <= 0)
+                                                  : delayParamsInconsistent(r.delayId, r.delayTimeout))
+        return badJson(kMissingDelayParams);
+    if (legacy) r.slotId = std::string(kLegacySlotId);
     return r;
+}
+
+Parsed<LegacySfuRequest> parseLegacySfuRequest(std::string_view body) {
+    auto parsed = parseTokenRequest(RequestKind::LegacySfuGet, body);
+    if (auto* e = std::get_if<ErrorResponse>(&parsed)) return std::move(*e);
+    auto& r = std::get<TokenRequest>(parsed);
+    return LegacySfuRequest{std::move(r.roomId),  std::move(r.openIdToken), std::move(r.deviceId),
+                            std::move(r.delayId), r.delayTimeout,           std::move(r.delayCsApiUrl)};
 }
 
 Parsed<GetTokenRequest> parseGetTokenRequest(std::string_view body) {
-    GetTokenRequest r;
-    const Field token[] = {OPENID_FIELDS(r.openIdToken)};
-    const Field member[] = {MEMBER_FIELDS(r.member)};
-    const Field root[] = {str(field::kRoomId, r.roomId),
-                          str(field::kSlotId, r.slotId),
-                          object(field::kOpenIdToken, table(token)),
-                          object(field::kMember, table(member)),
-                          str(field::kDelayId, r.delayId),
-                          integer(field::kDelayTimeout, r.delayTimeout),
-                          str(field::kDelayCsApiUrl, r.delayCsApiUrl)};
-    if (!decode(body, table(root))) return notJson();
-    if (r.roomId.empty() || r.slotId.empty())
-        return badJson("The request body is missing `room_id` or `slot_id`");
-    if (r.member.id.empty() || r.member.claimedUserId.empty() || r.member.claimedDeviceId.empty())
-        return badJson(
-            "The request body `member` is missing a `id`, `claimed_user_id` or `claimed_device_id`");
-    if (r.openIdToken.accessToken.empty() || r.openIdToken.matrixServerName.empty())
-        return badJson("The request body `openid_token` is missing a `access_token` or `matrix_server_name`");
-    if (delayParamsInconsistent(r.delayId, r.delayTimeout)) return badJson(kMissingDelayParams);
-    return r;
+    auto parsed = parseTokenRequest(RequestKind::GetToken, body);
+    if (auto* e = std::get_if<ErrorResponse>(&parsed)) return std::move(*e);
+    auto& r = std::get<TokenRequest>(parsed);
+    return GetTokenRequest{std::move(r.roomId),       std::move(r.slotId),  std::move(r.openIdToken),
+                           std::move(r.member),       std::move(r.delayId), r.delayTimeout,
+                           std::move(r.delayCsApiUrl)};
 }
 
 Parsed<DelegateDelayedLeaveRequest> parseDelegateDelayedLeaveRequest(std::string_view body) {
-    DelegateDelayedLeaveRequest r;
-    const Field token[] = {OPENID_FIELDS(r.openIdToken)};
-    const Field member[] = {MEMBER_FIELDS(r.member)};
-    const Field root[] = {str(field::kRoomId, r.roomId),
-                          str(field::kSlotId, r.slotId),
-                          object(field::kOpenIdToken, table(token)),
-                          object(field::kMember, table(member)),
-                          str(field::kDelayId, r.delayId),
-                          integer(field::kDelayTimeout, r.delayTimeout),
-                          str(field::kDelayCsApiUrl, r.delayCsApiUrl)};
-    if (!decode(body, table(root))) return notJson();
-    if (r.roomId.empty() || r.slotId.empty())
-        return badJson("The request body is missing `room_id` or `slot_id`");
-    if (r.member.id.empty() || r.member.claimedUserId.empty() || r.member.claimedDeviceId.empty())
-        return badJson("The request body `member` is missing `id`, `claimed_user_id` or `claimed_device_id`");
-    if (r.openIdToken.accessToken.empty() || r.openIdToken.matrixServerName.empty())
-        return badJson("The request body `openid_token` is missing `access_token` or `matrix_server_name`");
-    if (r.delayId.empty() || r.delayTimeout <= 0) return badJson(kMissingDelayParams);
-    return r;
+    auto parsed = parseTokenRequest(RequestKind::DelegateDelayedLeave, body);
+    if (auto* e = std::get_if<ErrorResponse>(&parsed)) return std::move(*e);
+    auto& r = std::get<TokenRequest>(parsed);
+    return DelegateDelayedLeaveRequest{
+        std::move(r.roomId),  std::move(r.slotId), std::move(r.openIdToken),  std::move(r.member),
+        std::move(r.delayId), r.delayTimeout,      std::move(r.delayCsApiUrl)};
 }
 
 // Bodies as Go's json.Encoder writes them: compact, HTML-escaped strings, trailing newline.

@@ -13,12 +13,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <random>
 #include <unordered_map>
 
+#include "mxrtc/auth/delegation.hpp"
 #include "mxrtc/auth/handler.hpp"
 #include "mxrtc/auth/log.hpp"
 #include "mxrtc/auth/metrics.hpp"
@@ -40,6 +43,7 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr Duration kDelayedEventTimeout{5'000};  // per restart/send request, as lk-jwt-service
 
 // The whole response in one buffer and one write: cheaper than Beast's field container and
 // serializer for our small, fixed set of headers.
@@ -108,11 +112,14 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
     net::HttpClient client;
     OpenIdVerifier verifier;
     tcp::acceptor acceptor;
+    DelegationManager delegations;
+    asio::steady_timer delegationTimer;
     bool draining = false;
     bool stopped = false;
     std::uint64_t nextSession = 0;
     std::uint64_t requestCounter = 0;
     std::string idPrefix;
+    std::string logScratch;  // the access-log line buffer, reused
     struct SessionState {
         tcp::socket* socket;
         bool busy;                         // handling a request (not waiting for one)
@@ -130,7 +137,8 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
           client(ioc.get_executor(),
                  net::HttpClientOptions{!config.skipVerifyTls, 1024 * 1024, 8, "mxrtc-auth/0.1"}),
           verifier(client, handler.config()),
-          acceptor(ioc) {
+          acceptor(ioc),
+          delegationTimer(ioc) {
         std::random_device rd;
         const std::uint32_t r = rd();
         idPrefix =
@@ -260,14 +268,21 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
         co_return verified;
     }
 
-    asio::awaitable<OutgoingResponse> dispatch(const http::request<http::string_body>& req,
-                                               const std::string& clientAddr, Outcome& outcome,
-                                               std::string& verifyDetail) {
+    // The synchronous part of a request: rate limit, draining, handler.start. Most requests (warm
+    // OpenID cache, no room to create) finish here, without a coroutine frame for the rest; the
+    // others leave their step in `pending` for drive().
+    std::optional<OutgoingResponse> begin(const http::request<http::string_body>& req,
+                                          const std::string& clientAddr, Outcome& outcome, Step& pending) {
         const std::string_view method(req.method_string().data(), req.method_string().size());
         const std::string_view target(req.target().data(), req.target().size());
         const auto originField = req[http::field::origin];
-        const IncomingRequest in{method, target, req.body(), clientAddr,
-                                 std::string_view(originField.data(), originField.size())};
+        const auto authorizationField = req[http::field::authorization];
+        const IncomingRequest in{method,
+                                 target,
+                                 req.body(),
+                                 clientAddr,
+                                 std::string_view(originField.data(), originField.size()),
+                                 std::string_view(authorizationField.data(), authorizationField.size())};
 
         const Endpoint endpoint = handler.route(target);
         if ((endpoint == Endpoint::SfuGet || endpoint == Endpoint::GetToken ||
@@ -279,17 +294,26 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
                 outcome.endpoint = endpoint;
                 outcome.errcode = "M_LIMIT_EXCEEDED";
                 outcome.reason = "rate_limited";
-                co_return handler.rateLimited(decision.retryAfter);
+                return handler.rateLimited(decision.retryAfter);
             }
         }
         if (draining && endpoint != Endpoint::Healthz && endpoint != Endpoint::Metrics) {
             outcome.endpoint = endpoint;
             outcome.errcode = "M_UNKNOWN";
             outcome.reason = "shutting_down";
-            co_return handler.errorResponse(503, makeError(errcode::kUnknown, "Service is shutting down"));
+            return handler.errorResponse(503, makeError(errcode::kUnknown, "Service is shutting down"));
         }
+        pending = handler.start(in, systemNow());
+        if (std::holds_alternative<RenderMetrics>(pending.action)) {
+            outcome.endpoint = Endpoint::Metrics;
+            return handler.metricsResponse(metrics.render(handler.cacheGauges(), delegations.counts()));
+        }
+        if (!pending.done()) return std::nullopt;
+        return complete(pending, outcome);
+    }
 
-        Step step = handler.start(in, systemNow());
+    // The steps that need I/O (OpenID verification, membership check, CreateRoom, CS-API lookup).
+    asio::awaitable<OutgoingResponse> drive(Step step, Outcome& outcome, std::string& verifyDetail) {
         while (!step.done()) {
             if (auto* v = std::get_if<VerifyOpenId>(&step.action)) {
                 VerifyOpenId request = std::move(*v);
@@ -308,19 +332,130 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
                                                                                : "unknown");
                 }
                 step = handler.resume(std::move(step.flow), result, systemNow());
-            } else {  // RenderMetrics
-                outcome.endpoint = Endpoint::Metrics;
-                co_return handler.metricsResponse(metrics.render(handler.cacheGauges()));
+            } else if (auto* c = std::get_if<ResolveCsApi>(&step.action)) {
+                std::string server = std::move(c->serverName);
+                ClientApi api = co_await verifier.resolveClientApi(std::move(server));
+                CsApiResult resolved;
+                resolved.baseUrl = std::move(api.baseUrl);
+                resolved.error = std::move(api.error);
+                step = handler.resume(std::move(step.flow), resolved, systemNow());
+            } else {
+                break;  // RenderMetrics is answered by begin()
             }
         }
+        co_return complete(step, outcome);
+    }
+
+    // A finished step: hand delegations and webhook events to the DelegationManager.
+    OutgoingResponse complete(Step& step, Outcome& outcome) {
         auto& respond = std::get<Respond>(step.action);
+        if (respond.outcome.endpoint == Endpoint::SfuWebhook && !respond.outcome.reason.empty())
+            metrics.webhook(respond.outcome.reason);
+        if (respond.delegation) apply(delegations.delegate(std::move(*respond.delegation), systemNow()));
+        if (respond.sfuEvent) apply(delegations.sfuEvent(*respond.sfuEvent, systemNow()));
         outcome = std::move(respond.outcome);
-        co_return std::move(respond.response);
+        return std::move(respond.response);
+    }
+
+    // ---- delayed-leave delegation: the edge of DelegationManager --------------------------------
+
+    // Operator-written client-server URLs are trusted like the OpenID overrides; discovered ones
+    // go through the SSRF policy on every request (with the vetted address pinned).
+    bool trustedBase(const std::string& base) const {
+        for (const auto& [name, url] : config.csApiOverrides)
+            if (url == base) return true;
+        for (const auto& [name, hs] : config.homeservers)
+            if (hs.baseUrl == base) return true;
+        return false;
+    }
+
+    void apply(DelegationEffects effects) {
+        for (auto& effect : effects) {
+            if (auto* request = std::get_if<DelayedEventRequest>(&effect)) {
+                asio::co_spawn(io, delayedEventRequest(std::move(*request)), asio::detached);
+            } else {
+                const auto& ended = std::get<JobEnded>(effect);
+                log->info(LogLine("delegation ended")
+                              .integer("job", static_cast<std::int64_t>(ended.job))
+                              .str("reason", toString(ended.reason))
+                              .str("server_name", ended.serverName)
+                              .str("lk_room", ended.participant.room)
+                              .str("lk_identity", ended.participant.identity)
+                              .done());
+            }
+        }
+        armDelegationTimer();
+    }
+
+    void armDelegationTimer() {
+        if (stopped) return;
+        const auto next = delegations.nextWakeup();
+        if (!next) {
+            delegationTimer.cancel();
+            return;
+        }
+        // +1 ms: the manager's clock is the system clock in whole milliseconds.
+        const auto wait = std::max(Duration{0}, *next - systemNow()) + Duration{1};
+        delegationTimer.expires_after(wait);  // cancels the previous wait
+        delegationTimer.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+            if (ec || self->stopped) return;  // re-armed or shutting down
+            self->apply(self->delegations.tick(systemNow()));
+        });
+    }
+
+    // POST <cs>/…/delayed_events/<id>/<restart|send>, body {}, no access token, 5 s. The URL holds
+    // the delay id (a capability): it is never logged, only the CS-API origin is.
+    asio::awaitable<void> delayedEventRequest(DelayedEventRequest r) {
+        auto self = shared_from_this();
+        const auto t0 = SteadyClock::now();
+        RequestOutcome outcome;  // Failed, no answer
+        std::string detail;
+        net::HttpRequest req;
+        req.method = "POST";
+        req.url = r.url.exposeSecret();
+        req.body = "{}";
+        req.headers.emplace_back("Content-Type", "application/json");
+        req.timeout = kDelayedEventTimeout;
+        const auto url = net::Url::parse(req.url);
+        bool allowed = url.has_value();
+        if (!allowed) detail = "bad client-server API URL";
+        if (allowed && !trustedBase(r.csApiBaseUrl)) {
+            VettedHost vetted = co_await verifier.vetHost(url->host, kDelayedEventTimeout);
+            allowed = vetted.allowed;
+            detail = std::move(vetted.detail);
+            req.connectAddress = std::move(vetted.address);
+        }
+        if (allowed) {
+            auto result = co_await client.request(std::move(req));
+            if (auto* response = std::get_if<net::HttpResponse>(&result)) {
+                const auto retryAfter = response->header("Retry-After");
+                outcome = classifyDelayedEventResponse(
+                    response->status, retryAfter ? *retryAfter : std::string(), response->body);
+            } else {
+                detail = std::string(net::toString(std::get<net::NetError>(result).kind));
+            }
+        }
+        metrics.delegationRequest(r.action, outcome.kind);
+        const auto latency = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+        const auto level =
+            outcome.kind == RequestOutcome::Kind::Failed ? spdlog::level::warn : spdlog::level::info;
+        if (log->should_log(level))
+            log->log(level, LogLine("delayed event request")
+                                .integer("job", static_cast<std::int64_t>(r.job))
+                                .str("action", toString(r.action))
+                                .str("cs_api", url ? url->origin() : std::string())
+                                .integer("status", outcome.status)
+                                .str("outcome", toString(outcome.kind))
+                                .str("detail", detail)
+                                .num("latency_ms", latency)
+                                .done());
+        if (stopped) co_return;
+        apply(delegations.requestFinished(r.job, outcome, systemNow()));
     }
 
     void logRequest(std::uint64_t requestNumber, const std::string& client, std::string_view method,
                     std::string_view target, std::string_view origin, int status, const Outcome& o,
-                    const std::string& verifyDetail, double latencyMs) {
+                    const std::string& verifyDetail, std::chrono::microseconds latency) {
         const bool isError = status >= 500;
         const bool isClientError = status >= 400 && !isError;
         const auto level =
@@ -328,8 +463,14 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
         if (!log->should_log(level)) return;
         // Path without query: a query could carry anything.
         const auto q = target.find('?');
-        LogLine line("request");
-        line.str("request_id", idPrefix + "-" + std::to_string(requestNumber))
+        char requestId[64];
+        const std::size_t prefixLen = std::min(idPrefix.size(), sizeof requestId - 24);
+        std::memcpy(requestId, idPrefix.data(), prefixLen);
+        requestId[prefixLen] = '-';
+        const auto idEnd =
+            std::to_chars(requestId + prefixLen + 1, requestId + sizeof requestId, requestNumber).ptr;
+        LogLine line("request", std::move(logScratch));
+        line.str("request_id", std::string_view(requestId, static_cast<std::size_t>(idEnd - requestId)))
             .str("remote", client)
             .str("origin", origin)
             .str("method", method)
@@ -347,8 +488,9 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
         if (!o.userId.empty())
             line.str("access", o.fullAccess ? "full" : "restricted").boolean("cache_hit", o.cacheHit);
         if (o.roomCreated) line.boolean("room_created", true);
-        line.num("latency_ms", latencyMs);
-        log->log(level, line.done());
+        line.millis("latency_ms", latency);
+        log->log(level, line.finish());
+        logScratch = line.release();  // keeps its capacity for the next line
     }
 
     asio::awaitable<void> session(tcp::socket socket) {
@@ -363,6 +505,7 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
         state = SessionState{&socket, false, SteadyClock::time_point::max()};
         beast::flat_buffer buffer;
         std::string wire;  // response bytes, reused across the connection's requests
+        Step pending;      // a request that needs I/O, between begin() and drive()
         bool first = true;
 
         for (;;) {
@@ -408,7 +551,11 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
             std::string verifyDetail;
             OutgoingResponse out;
             try {
-                out = co_await dispatch(req, client, outcome, verifyDetail);
+                std::optional<OutgoingResponse> ready = begin(req, client, outcome, pending);
+                if (ready)
+                    out = std::move(*ready);
+                else
+                    out = co_await drive(std::move(pending), outcome, verifyDetail);
             } catch (const std::exception& e) {  // HTTP request boundary: log, count, answer 500
                 log->error(LogLine("handler exception").str("error", e.what()).done());
                 out = handler.errorResponse(500, makeError(errcode::kUnknown, "Internal Server Error"));
@@ -430,7 +577,7 @@ struct AuthServer::Impl : std::enable_shared_from_this<Impl> {
                        std::string_view(req.method_string().data(), req.method_string().size()),
                        std::string_view(req.target().data(), req.target().size()),
                        std::string_view(req[http::field::origin].data(), req[http::field::origin].size()),
-                       out.status, outcome, verifyDetail, static_cast<double>(latency.count()) / 1000.0);
+                       out.status, outcome, verifyDetail, latency);
             if (wec || !keepAlive) break;
         }
         socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -463,6 +610,7 @@ void AuthServer::shutdown(Duration grace, std::function<void()> done) {
     impl->draining = true;
     done = [impl, inner = std::move(done)] {
         impl->stopped = true;
+        impl->delegationTimer.cancel();
         impl->log->flush();
         inner();
     };

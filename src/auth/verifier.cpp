@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kDiscoveryTtl = std::chrono::hours(1);
+constexpr auto kClientApiTtl = std::chrono::hours(4);  // .well-known/matrix/client, as lk-jwt-service
 constexpr auto kFailedDiscoveryTtl = std::chrono::minutes(5);
 constexpr std::size_t kDiscoveryCacheMax = 10'000;
 
@@ -38,6 +39,22 @@ std::string originOf(const std::string& url) {
     if (scheme == std::string::npos) return url;
     const auto slash = url.find('/', scheme + 3);
     return slash == std::string::npos ? url : url.substr(0, slash);
+}
+
+// Built outside the coroutines (GCC 12: no braced temporaries with strings in coroutine bodies).
+ClientApi clientApi(std::string baseUrl, bool trusted, std::string error) {
+    ClientApi c;
+    c.baseUrl = std::move(baseUrl);
+    c.trusted = trusted;
+    c.error = std::move(error);
+    return c;
+}
+VettedHost vetted(bool allowed, std::string address, std::string detail) {
+    VettedHost v;
+    v.allowed = allowed;
+    v.address = std::move(address);
+    v.detail = std::move(detail);
+    return v;
 }
 
 std::string errcodeOf(std::string_view body) {
@@ -176,6 +193,48 @@ struct OpenIdVerifier::Impl {
         co_return *base;
     }
 
+    std::map<std::string, CachedBase> clientApis;  // server name -> CS-API base
+
+    asio::awaitable<ClientApi> resolveClientApi(const std::string& serverName) {
+        if (auto it = config.csApiOverrides.find(serverName); it != config.csApiOverrides.end())
+            co_return clientApi(it->second, true, {});
+        const HomeserverOverride hs = config.homeserverFor(serverName);
+        if (!hs.baseUrl.empty() && hs.via.value_or(config.defaultVia) == VerifyVia::Client)
+            co_return clientApi(hs.baseUrl, true, {});
+        auto name = parseServerName(serverName);
+        if (!name) co_return clientApi({}, false, name.error().message);
+        if (auto it = clientApis.find(serverName);
+            it != clientApis.end() && Clock::now() < it->second.expires) {
+            if (it->second.baseUrl.empty())
+                co_return clientApi({}, false, "discovery for " + serverName + " failed recently");
+            co_return clientApi(it->second.baseUrl, false, {});
+        }
+        if (clientApis.size() >= kDiscoveryCacheMax) clientApis.clear();
+        const auto deadline = Clock::now() + config.verifyTimeout;
+        const std::string url = "https://" + name->hostForUrl() +
+                                (name->port ? ":" + std::to_string(*name->port) : "") +
+                                std::string(kWellKnownClientPath);
+        auto res = co_await get(url, name->host, false, deadline);
+        std::string error;
+        Result<std::string> base = makeError(errcode::kNotFound, "no answer");
+        if (auto* f = std::get_if<Failed>(&res)) {
+            error = f->detail;
+        } else {
+            const auto& r = std::get<net::HttpResponse>(res);
+            base =
+                r.status == 200
+                    ? parseWellKnownClient(r.body)
+                    : Result<std::string>(makeError(errcode::kNotFound, "HTTP " + std::to_string(r.status)));
+            if (!base) error = ".well-known/matrix/client of " + serverName + ": " + base.error().message;
+        }
+        if (!base) {
+            clientApis[serverName] = CachedBase{std::string(), Clock::now() + kFailedDiscoveryTtl};
+            co_return clientApi({}, false, error);
+        }
+        clientApis[serverName] = CachedBase{*base, Clock::now() + kClientApiTtl};
+        co_return clientApi(*base, false, {});
+    }
+
     asio::awaitable<VerifyOutcome> verify(VerifyOpenId req) {
         const auto deadline = Clock::now() + config.verifyTimeout;
         auto name = parseServerName(req.serverName);
@@ -230,6 +289,17 @@ OpenIdVerifier::~OpenIdVerifier() = default;
 
 asio::awaitable<VerifyOutcome> OpenIdVerifier::verify(VerifyOpenId request) {
     co_return co_await m_impl->verify(std::move(request));
+}
+
+asio::awaitable<ClientApi> OpenIdVerifier::resolveClientApi(std::string serverName) {
+    co_return co_await m_impl->resolveClientApi(serverName);
+}
+
+asio::awaitable<VettedHost> OpenIdVerifier::vetHost(std::string host, Duration timeout) {
+    std::string pinned;
+    auto refused = co_await m_impl->police(host, Clock::now() + timeout, pinned);
+    if (refused) co_return vetted(false, {}, refused->detail);
+    co_return vetted(true, pinned, {});
 }
 
 asio::awaitable<FetchResult> performFetch(net::HttpClient& client, const OutboundRequest& request,

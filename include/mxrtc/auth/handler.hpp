@@ -4,6 +4,7 @@
 //   while (s is not Respond) {
 //     VerifyOpenId -> the edge verifies the token with the homeserver -> handler.resume(flow, VerifyResult)
 //     Fetch        -> the edge performs the HTTP request              -> handler.resume(flow, FetchResult)
+//     ResolveCsApi -> the edge finds the user's client-server API      -> handler.resume(flow, CsApiResult)
 //     RenderMetrics-> the edge renders its metrics                    -> done
 //   }
 //
@@ -11,7 +12,9 @@
 // messages), consults the verified-token cache, applies the authorisation policy (claimed user,
 // full-access homeservers, optional room membership), derives LiveKit identities and room aliases
 // through core/identity (Go escaping, as lk-jwt-service hashes), mints the JWT and asks for room
-// creation. No sockets, no clocks: `now` is always an argument.
+// creation. Delayed-leave delegations and verified SFU webhook events leave the handler as values
+// on the final Respond (the edge hands them to its DelegationManager). No sockets, no clocks:
+// `now` is always an argument.
 #pragma once
 
 #include <optional>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "mxrtc/auth/config.hpp"
+#include "mxrtc/auth/delegation.hpp"
 #include "mxrtc/auth/jwt.hpp"
 #include "mxrtc/auth/metrics.hpp"
 #include "mxrtc/auth/requests.hpp"
@@ -41,7 +45,8 @@ struct IncomingRequest {
     std::string_view target;  // path [?query]
     std::string_view body;
     std::string_view remoteAddress;
-    std::string_view origin;  // Origin header, for the logs
+    std::string_view origin;           // Origin header, for the logs
+    std::string_view authorization{};  // Authorization header (only /sfu_webhook reads it)
 };
 
 struct OutgoingResponse {
@@ -81,6 +86,12 @@ struct FetchResult {
     std::string error;  // transport error text for the logs (no secrets)
 };
 
+// What the edge found for the user's client-server API (empty baseUrl = not found; error says why).
+struct CsApiResult {
+    std::string baseUrl;
+    std::string error;
+};
+
 // Everything worth one structured log line and the metrics.
 struct Outcome {
     Endpoint endpoint = Endpoint::Other;
@@ -97,7 +108,7 @@ struct Outcome {
     bool roomCreated = false;
 };
 
-enum class Stage { Verifying, CheckingMembership, CreatingRoom };
+enum class Stage { Verifying, CheckingMembership, ResolvingCsApi, CreatingRoom };
 
 // The state of one request between steps (a value; the edge keeps it across co_awaits).
 struct Flow {
@@ -110,18 +121,23 @@ struct Flow {
     std::string claimedUserId;
     OpenIdToken openIdToken;
     bool delayRequested = false;
+    Redacted<std::string> delayId;
+    std::int64_t delayTimeoutMs = 0;
+    std::string csApiBaseUrl;  // resolved for delegations
     VerifiedTokenCache::Key cacheKey{};
     UserId userId;
     bool fullAccess = false;
     std::string liveKitIdentity;
     std::string liveKitRoom;
-    std::string jwt;
+    std::string tokenBody;  // the 200 body {"url","jwt"}, JWT signed straight into it
     Outcome outcome;
 };
 
 struct Respond {
     OutgoingResponse response;
     Outcome outcome;
+    std::optional<DelegatedLeave> delegation{};  // a delayed leave handed over (answered 200)
+    std::optional<SfuEvent> sfuEvent{};          // a verified webhook event delegation acts on
 };
 struct VerifyOpenId {
     std::string serverName;
@@ -132,9 +148,12 @@ struct Fetch {
     OutboundRequest request;
 };
 struct RenderMetrics {};
+struct ResolveCsApi {
+    std::string serverName;
+};
 
 struct Step {
-    std::variant<Respond, VerifyOpenId, Fetch, RenderMetrics> action;
+    std::variant<Respond, VerifyOpenId, Fetch, RenderMetrics, ResolveCsApi> action;
     Flow flow;
 
     bool done() const { return std::holds_alternative<Respond>(action); }
@@ -153,6 +172,7 @@ class Handler {
     Step start(const IncomingRequest& request, TimePoint now);
     Step resume(Flow flow, const VerifyResult& result, TimePoint now);
     Step resume(Flow flow, const FetchResult& result, TimePoint now);
+    Step resume(Flow flow, const CsApiResult& result, TimePoint now);
 
     // 429 M_LIMIT_EXCEEDED with retry_after_ms and Retry-After (CORS headers when enabled).
     OutgoingResponse rateLimited(Duration retryAfter) const;
@@ -174,15 +194,31 @@ class Handler {
     Step issue(Flow flow, TimePoint now);
     Step finish(Flow flow) const;
     Step startToken(Flow flow, TimePoint now);
+    Step authorised(Flow flow, TimePoint now);
+    Step webhook(Flow flow, const IncomingRequest& request, TimePoint now) const;
+    DelegatedLeave delegationOf(const Flow& flow) const;
     AuthConfig m_config;
     HeaderList m_jsonHeaders;  // Content-Type: application/json (+ CORS when enabled)
     Hs256Signer m_signer;
     VerifiedTokenCache m_cache;
     std::string m_liveKitHttpUrl;
-    // (room, slot) -> LiveKit alias: a deterministic hash, memoised because many participants ask
-    // for the same few rooms. Bounded: cleared when full.
-    std::unordered_map<std::string, std::string> m_aliases;
+    // Memoised deterministic hashes, looked up without allocating (a reused key buffer and
+    // heterogeneous lookup). Bounded: cleared when full.
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    using Memo = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+    // (room, slot) -> LiveKit alias: many participants ask for the same few rooms.
+    Memo m_aliases;
+    // (sub, device, member) -> hashed LiveKit identity: clients ask again on every (re)join.
+    Memo m_identities;
+    std::string m_memoKey;
+    std::string m_tokenPrefix;     // {"url":"<LIVEKIT_URL>","jwt":"
+    std::string m_payloadScratch;  // JWT payload, reused
     const std::string& aliasFor(const std::string& room, const std::string& slot);
+    const std::string& identityFor(const Flow& flow);
+    void fillOutcome(Flow& flow) const;
 };
 
 // The membership request: GET <hs>/_matrix/client/v3/rooms/<room>/state/m.room.member/<user>.

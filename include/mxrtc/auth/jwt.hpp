@@ -45,6 +45,7 @@ struct AccessTokenClaims {
     std::string name;            // omitted when empty
     std::string metadata;        // omitted when empty
     std::optional<VideoGrant> video;
+    std::string sha256;  // base64 SHA-256 of a webhook body (omitted when empty)
 
     friend bool operator==(const AccessTokenClaims&, const AccessTokenClaims&) = default;
 };
@@ -64,6 +65,10 @@ AccessTokenClaims roomCreateTokenClaims(std::string_view apiKey, TimePoint now);
 // JSON payload exactly as golang-jwt serialises livekit's tokenClaims (Go struct field order,
 // omitempty, Go string escaping).
 std::string claimsPayloadJson(const AccessTokenClaims& claims);
+// The hot path's shortcut: appends exactly claimsPayloadJson(joinTokenClaims(...)) to `out`
+// without building the claims.
+void appendJoinTokenPayload(std::string& out, std::string_view apiKey, std::string_view identity,
+                            std::string_view roomAlias, TimePoint now);
 
 // An HS256 signer with the key schedule prepared once (thread-compatible: one per thread).
 class Hs256Signer {
@@ -75,6 +80,8 @@ class Hs256Signer {
 
     // header.payload.signature, header = {"alg":"HS256","typ":"JWT"}.
     std::string sign(const AccessTokenClaims& claims) const;
+    // Appends the token for an already serialised payload to `out` (no other allocation).
+    void appendToken(std::string& out, std::string_view payloadJson) const;
     // Raw HMAC-SHA256 of `data` (32 bytes).
     std::string mac(std::string_view data) const;
 

@@ -4,6 +4,7 @@
 
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,11 +16,18 @@ namespace mxrtc::auth {
 class LogLine {
   public:
     explicit LogLine(std::string_view msg);
+    // Builds into `storage` (cleared; its capacity is reused: see release()).
+    LogLine(std::string_view msg, std::string&& storage);
     LogLine& str(std::string_view key, std::string_view value);  // skipped when empty
     LogLine& num(std::string_view key, double value);
     LogLine& integer(std::string_view key, std::int64_t value);
     LogLine& boolean(std::string_view key, bool value);
+    // Milliseconds with three decimals (same text as num(key, micros / 1000.0)).
+    LogLine& millis(std::string_view key, std::chrono::microseconds value);
     std::string done();
+    // Closes the object in place; the view stays valid until the LogLine changes or is released.
+    std::string_view finish();
+    std::string release() { return std::move(m_out); }
 
   private:
     std::string m_out;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "mxrtc/auth/delegation.hpp"
 #include "mxrtc/common/time.hpp"
 
 namespace mxrtc::auth {
@@ -56,9 +57,14 @@ class Metrics {
     void rateLimited() { ++m_rateLimited; }
     void connectionOpened() { ++m_connectionsTotal, ++m_connectionsOpen; }
     void connectionClosed() { --m_connectionsOpen; }
+    // Delayed-leave delegation: one restart/send request and its classified outcome.
+    void delegationRequest(DelayedEventAction action, RequestOutcome::Kind outcome);
+    // SFU webhooks by outcome: the event name, "ignored", "unauthorized" or "malformed".
+    void webhook(std::string_view outcome);
 
-    // The cache is owned by the handler; its counters are sampled at render time.
-    std::string render(const CacheGauges& cache) const;
+    // The cache is owned by the handler and the jobs by the delegation manager; their counters
+    // are sampled at render time.
+    std::string render(const CacheGauges& cache, const DelegationCounts& delegation = {}) const;
 
   private:
     std::array<std::map<int, std::uint64_t>, kEndpointCount> m_requests;
@@ -71,6 +77,8 @@ class Metrics {
     std::uint64_t m_rateLimited = 0;
     std::uint64_t m_connectionsTotal = 0;
     std::int64_t m_connectionsOpen = 0;
+    std::array<std::array<std::uint64_t, 4>, 2> m_delegationRequests{};  // [action][outcome kind]
+    std::map<std::string, std::uint64_t, std::less<>> m_webhooks;
 };
 
 }  // namespace mxrtc::auth

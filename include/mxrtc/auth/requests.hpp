@@ -97,6 +97,23 @@ struct DelegateDelayedLeaveRequest {
     std::string delayCsApiUrl;
 };
 
+// The three token-request bodies share one field reader: every field any of them can carry, read
+// and validated according to `kind` (which keys are allowed, which are required, and
+// lk-jwt-service's exact message for each endpoint).
+enum class RequestKind { LegacySfuGet, GetToken, DelegateDelayedLeave };
+
+struct TokenRequest {
+    RequestKind kind = RequestKind::GetToken;
+    std::string roomId;  // "room" (legacy) or "room_id"
+    std::string slotId;  // "slot_id"; kLegacySlotId for the legacy body
+    OpenIdToken openIdToken;
+    RtcMember member;      // not in the legacy body
+    std::string deviceId;  // legacy "device_id" (the others carry member.claimed_device_id)
+    std::string delayId;
+    std::int64_t delayTimeout = 0;
+    std::string delayCsApiUrl;
+};
+
 // A Matrix-style error response: status + {"errcode","error"}.
 struct ErrorResponse {
     int status = 500;
@@ -108,6 +125,8 @@ template <typename T>
 using Parsed = std::variant<T, ErrorResponse>;
 
 // Decode (M_NOT_JSON on failure) and validate (M_BAD_JSON) a request body.
+Parsed<TokenRequest> parseTokenRequest(RequestKind kind, std::string_view body);
+// The same, per endpoint shape.
 Parsed<LegacySfuRequest> parseLegacySfuRequest(std::string_view body);
 Parsed<GetTokenRequest> parseGetTokenRequest(std::string_view body);
 Parsed<DelegateDelayedLeaveRequest> parseDelegateDelayedLeaveRequest(std::string_view body);

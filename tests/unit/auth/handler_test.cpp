@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mxrtc/common/encoding.hpp"
 #include "mxrtc/core/identity.hpp"
 
 namespace mxrtc::auth {
@@ -56,15 +57,18 @@ nlohmann::json bodyJson(const Respond& r) {
     return nlohmann::json::parse(r.response.body);
 }
 
-// Runs a flow to completion: verification answers with `sub`, fetches with `fetch`.
+// Runs a flow to completion: verification answers with `sub`, fetches with `fetch`, the
+// client-server API lookup with `csApi`.
 Step run(Handler& h, const IncomingRequest& req, const VerifyResult& verify,
-         FetchResult fetch = {200, "", ""}) {
+         FetchResult fetch = {200, "", ""}, CsApiResult csApi = {"https://hs.full.org", ""}) {
     Step s = h.start(req, kNow);
-    for (int i = 0; i < 5 && !s.done(); ++i) {
+    for (int i = 0; i < 6 && !s.done(); ++i) {
         if (std::holds_alternative<VerifyOpenId>(s.action))
             s = h.resume(std::move(s.flow), verify, kNow);
         else if (std::holds_alternative<Fetch>(s.action))
             s = h.resume(std::move(s.flow), fetch, kNow);
+        else if (std::holds_alternative<ResolveCsApi>(s.action))
+            s = h.resume(std::move(s.flow), csApi, kNow);
         else
             break;
     }
@@ -152,7 +156,7 @@ TEST(HandlerRouting, VersionReportsCapabilities) {
     EXPECT_EQ(r.response.status, 200);
     const auto j = bodyJson(r);
     EXPECT_EQ(j["name"], "mxrtc-auth");
-    EXPECT_EQ(j["delayed_leave_delegation"], false);
+    EXPECT_EQ(j["delayed_leave_delegation"], true);
 }
 
 // ---- decoding errors -------------------------------------------------------------------------
@@ -231,18 +235,41 @@ TEST(HandlerErrors, DelayParamsFromRestrictedUsersAreBadJson) {
     EXPECT_EQ(bodyJson(r)["error"], "Delegation of delayed events is only supported for full access users");
 }
 
-TEST(HandlerErrors, DelayParamsFromFullAccessUsersAreDeclinedSoClientsRetryWithout) {
+TEST(HandlerDelegation, DelayParamsFromFullAccessUsersHandTheLeaveOverWithTheToken) {
+    Handler h(baseConfig());
+    Step s =
+        h.start(post("/sfu/get", legacyBody("full.org", R"(,"delay_id":"d","delay_timeout":10000)")), kNow);
+    s = h.resume(std::move(s.flow), VerifyResult{UserId("@alice:full.org")}, kNow);
+    // The client-server API is resolved before the room is created (no room left on failure).
+    ASSERT_TRUE(std::holds_alternative<ResolveCsApi>(s.action));
+    EXPECT_EQ(std::get<ResolveCsApi>(s.action).serverName, "full.org");
+    s = h.resume(std::move(s.flow), CsApiResult{"https://hs.full.org", ""}, kNow);
+    ASSERT_TRUE(std::holds_alternative<Fetch>(s.action));  // CreateRoom
+    s = h.resume(std::move(s.flow), FetchResult{200, "", ""}, kNow);
+    const auto& r = respond(s);
+    EXPECT_EQ(r.response.status, 200);
+    EXPECT_TRUE(bodyJson(r).contains("jwt"));
+    ASSERT_TRUE(r.delegation);
+    EXPECT_EQ(r.delegation->participant.identity, "@alice:full.org:ALICEDEV");
+    EXPECT_EQ(r.delegation->participant.room, "TK4o8wNCXi5t5936bOvIzE/X3XFc7cgp3jGRDqK0j5E");
+    EXPECT_EQ(r.delegation->csApiBaseUrl, "https://hs.full.org");
+    EXPECT_EQ(r.delegation->delayId.exposeSecret(), "d");
+    EXPECT_EQ(r.delegation->delayTimeout, Duration{10'000});
+}
+
+TEST(HandlerDelegation, UnresolvableClientServerApiIsBadJson) {
     Handler h(baseConfig());
     const auto s =
-        run(h, post("/sfu/get", legacyBody("full.org", R"(,"delay_id":"d","delay_timeout":10000)")),
-            UserId("@alice:full.org"));
+        run(h, post("/delegate_delayed_leave", delegateBody("full.org")), UserId("@alice:full.org"),
+            FetchResult{200, "", ""}, CsApiResult{"", "no .well-known"});
     const auto& r = respond(s);
     EXPECT_EQ(r.response.status, 400);
     EXPECT_EQ(bodyJson(r)["errcode"], "M_BAD_JSON");
-    EXPECT_EQ(bodyJson(r)["mxrtc_reason"], "delegation_unsupported");
+    EXPECT_EQ(bodyJson(r)["error"], "Unable to resolve client-server API");
+    EXPECT_FALSE(r.delegation);
 }
 
-TEST(HandlerErrors, DelegationIsForbiddenForRestrictedAndUnsupportedForFullAccess) {
+TEST(HandlerDelegation, DelegationIsForbiddenForRestrictedAndAcceptedForFullAccess) {
     Handler h(baseConfig());
     const auto restricted =
         run(h, post("/delegate_delayed_leave", delegateBody("example.org")), UserId("@alice:example.org"));
@@ -250,10 +277,69 @@ TEST(HandlerErrors, DelegationIsForbiddenForRestrictedAndUnsupportedForFullAcces
     EXPECT_EQ(bodyJson(respond(restricted))["errcode"], "M_FORBIDDEN");
     EXPECT_EQ(bodyJson(respond(restricted))["error"],
               "Delegation of delayed events is only supported for full access users");
+    EXPECT_FALSE(respond(restricted).delegation);
     const auto full =
         run(h, post("/delegate_delayed_leave", delegateBody("full.org")), UserId("@alice:full.org"));
-    EXPECT_EQ(respond(full).response.status, 501);
-    EXPECT_EQ(bodyJson(respond(full))["errcode"], "M_UNRECOGNIZED");
+    const auto& r = respond(full);
+    EXPECT_EQ(r.response.status, 200);
+    EXPECT_EQ(r.response.body, "{}\n");  // Go's json.Encoder of an empty struct
+    EXPECT_EQ(header(r.response, "Access-Control-Allow-Origin"), "*");
+    ASSERT_TRUE(r.delegation);
+    EXPECT_EQ(r.delegation->participant.identity,
+              core::hashedMemberIdentity(UserId("@alice:full.org"), DeviceId("ALICEDEV"), MemberId("member1"),
+                                         core::JsonEscaping::Go));
+    EXPECT_EQ(
+        r.delegation->participant.room,
+        core::liveKitRoomAlias(RoomId("!room:example.org"), SlotId("m.call#ROOM"), core::JsonEscaping::Go));
+    EXPECT_EQ(r.delegation->serverName, "full.org");
+    EXPECT_EQ(r.delegation->delayId.exposeSecret(), "d1");
+    EXPECT_EQ(r.delegation->delayTimeout, Duration{10'000});
+    // No token and no room creation for a delegation.
+    EXPECT_FALSE(bodyJson(r).contains("jwt"));
+}
+
+// ---- SFU webhooks --------------------------------------------------------------------------
+
+std::string webhookAuth(const std::string& body, const Redacted<std::string>& secret = kSecret) {
+    AccessTokenClaims c;
+    c.issuer = "devkey";
+    c.notBefore = toUnixMs(kNow) / 1000;
+    c.expiry = c.notBefore + 300;
+    c.sha256 = base64Encode(sha256(body));
+    return Hs256Signer(secret).sign(c);
+}
+
+TEST(HandlerWebhook, SignedEventsAreHandedToDelegation) {
+    Handler h(baseConfig());
+    const std::string body =
+        R"({"event":"participant_joined","room":{"name":"lkroom"},"participant":{"identity":"alice-id"}})";
+    const auto auth = webhookAuth(body);
+    const auto& r = respond(h.start({"POST", "/sfu_webhook", body, "127.0.0.1", "", auth}, kNow));
+    EXPECT_EQ(r.response.status, 200);
+    EXPECT_TRUE(r.response.body.empty());
+    ASSERT_TRUE(r.sfuEvent);
+    EXPECT_EQ(*r.sfuEvent, (SfuEvent{SfuEvent::Kind::ParticipantJoined, {"lkroom", "alice-id"}}));
+    EXPECT_EQ(r.outcome.endpoint, Endpoint::SfuWebhook);
+    EXPECT_EQ(r.outcome.reason, "participant_joined");
+}
+
+TEST(HandlerWebhook, UnsignedOrForgedWebhooksAre401AndChangeNothing) {
+    Handler h(baseConfig());
+    const std::string body =
+        R"({"event":"participant_left","room":{"name":"r"},"participant":{"identity":"i"}})";
+    for (const std::string& auth :
+         {std::string(), webhookAuth(body, Redacted<std::string>(std::string("guess"))),
+          webhookAuth(body + " ")}) {
+        const auto& r = respond(h.start({"POST", "/sfu_webhook", body, "127.0.0.1", "", auth}, kNow));
+        EXPECT_EQ(r.response.status, 401);
+        EXPECT_EQ(bodyJson(r)["errcode"], "M_UNAUTHORIZED");
+        EXPECT_FALSE(r.sfuEvent);
+    }
+    EXPECT_EQ(respond(h.start({"GET", "/sfu_webhook", "", "", ""}, kNow)).response.status, 405);
+    const std::string junk = "{]";
+    EXPECT_EQ(
+        respond(h.start({"POST", "/sfu_webhook", junk, "", "", webhookAuth(junk)}, kNow)).response.status,
+        400);
 }
 
 TEST(HandlerErrors, RateLimitedResponse) {

@@ -115,5 +115,28 @@ TEST(Jwt, MacIsHmacSha256) {
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+// The hot path writes the join-token payload and signature directly; the bytes must be exactly
+// those of the claims-based path (which the tests above pin to livekit/protocol's output).
+TEST(Jwt, DirectJoinTokenPathIsByteIdenticalToTheClaimsPath) {
+    const Hs256Signer signer(kSecret);
+    struct Case {
+        std::string key, identity, room;
+        std::int64_t unixMs;
+    };
+    for (const auto& c : {Case{"devkey", "@alice:example.org:ALICEDEV",
+                               "TK4o8wNCXi5t5936bOvIzE/X3XFc7cgp3jGRDqK0j5E", 1'700'000'000'000},
+                          Case{"k<&>", "id \"quoted\" \xe2\x80\xa8 <b>", "r\\oom", 1'795'635'070'999},
+                          Case{"", "", "", 0}, Case{"devkey", "x", "", 1'000}}) {
+        const auto now = fromUnixMs(c.unixMs);
+        const auto claims = joinTokenClaims(c.key, c.identity, c.room, now);
+        std::string payload = "prefix";
+        appendJoinTokenPayload(payload, c.key, c.identity, c.room, now);
+        EXPECT_EQ(payload, "prefix" + claimsPayloadJson(claims)) << c.identity;
+        std::string token = "x";
+        signer.appendToken(token, claimsPayloadJson(claims));
+        EXPECT_EQ(token, "x" + signer.sign(claims)) << c.identity;
+    }
+}
+
 }  // namespace
 }  // namespace mxrtc::auth
