@@ -11,25 +11,64 @@ CallMedia::~CallMedia() {
     closeAll();
 }
 
+std::unique_ptr<Peer> CallMedia::makePeer(const MediaOptions& options,
+                                          std::shared_ptr<std::optional<CallId>> bound) {
+    // Events name the call the peer is bound to; a prewarmed spare is bound when a call takes it
+    // (until then it has no description or candidates to report; an error just discards it).
+    Peer::Listener l;
+    l.onLocalDescription = [this, bound](const core::SessionDescription& d) {
+        if (*bound && m_events.onLocalDescription) m_events.onLocalDescription(**bound, d);
+    };
+    l.onLocalCandidate = [this, bound](const core::IceCandidate& cand) {
+        if (*bound && m_events.onLocalCandidate) m_events.onLocalCandidate(**bound, cand);
+    };
+    l.onIceState = [this, bound](core::IceConnectionState s) {
+        if (*bound && m_events.onIceState) m_events.onIceState(**bound, s);
+    };
+    l.onDataMessage = [this, bound](const std::string& text) {
+        if (*bound && m_events.onDataMessage) m_events.onDataMessage(**bound, text);
+    };
+    l.onError = [this, bound](const std::string& what) {
+        if (!*bound) {
+            m_spare.reset();
+            return;
+        }
+        if (m_events.onError) m_events.onError(**bound, what);
+    };
+    auto peer = std::make_unique<Peer>(m_engine, options, std::move(l));
+    if (m_sendKey) peer->setSendKey(m_sendKey->first, m_sendKey->second);
+    return peer;
+}
+
+void CallMedia::prewarm() {
+    m_prewarmEnabled = true;
+    if (m_spare || !m_options.recordDir.empty()) return;  // recordings are named per call: no spare
+    m_spareBinding = std::make_shared<std::optional<CallId>>();
+    m_spare = makePeer(m_options, m_spareBinding);
+}
+
 bool CallMedia::perform(const core::CallEffect& effect) {
+    if (const auto* st = std::get_if<core::CallStateChanged>(&effect)) {
+        // Build the next spare once a call is up (or over), not while it negotiates: the GLib
+        // thread runs commands in order, so a build queued now would delay this call's answer.
+        if (m_prewarmEnabled &&
+            (st->state == core::CallState::Connected || st->state == core::CallState::Ended))
+            prewarm();
+        return false;  // the shell reports state changes
+    }
     if (const auto* c = std::get_if<core::CreatePeer>(&effect)) {
         const CallId call = c->call;
-        Peer::Listener l;
-        l.onLocalDescription = [this, call](const core::SessionDescription& d) {
-            if (m_events.onLocalDescription) m_events.onLocalDescription(call, d);
-        };
-        l.onLocalCandidate = [this, call](const core::IceCandidate& cand) {
-            if (m_events.onLocalCandidate) m_events.onLocalCandidate(call, cand);
-        };
-        l.onIceState = [this, call](core::IceConnectionState s) {
-            if (m_events.onIceState) m_events.onIceState(call, s);
-        };
-        l.onDataMessage = [this, call](const std::string& text) {
-            if (m_events.onDataMessage) m_events.onDataMessage(call, text);
-        };
-        l.onError = [this, call](const std::string& what) {
-            if (m_events.onError) m_events.onError(call, what);
-        };
+        std::unique_ptr<Peer> peer;
+        if (m_spare) {  // a pipeline already built and running: offers and answers come sooner
+            *m_spareBinding = call;
+            peer = std::move(m_spare);
+            m_spareBinding.reset();
+            if (auto keys = m_receiveKeys.find(call); keys != m_receiveKeys.end())
+                for (const auto& [index, raw] : keys->second)
+                    peer->setReceiveKey(index, raw);
+            m_peers[call] = std::move(peer);
+            return true;
+        }
         MediaOptions options = m_options;
         if (!options.recordDir.empty()) {
             // <dir>/<user>_<device>_<call>: one file pair per peer call, named after who sent it.
@@ -42,8 +81,7 @@ bool CallMedia::perform(const core::CallEffect& effect) {
                 if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') ch = '_';
             options.recordPrefix = options.recordDir + "/" + name;
         }
-        auto peer = std::make_unique<Peer>(m_engine, options, std::move(l));
-        if (m_sendKey) peer->setSendKey(m_sendKey->first, m_sendKey->second);
+        peer = makePeer(options, std::make_shared<std::optional<CallId>>(call));
         if (auto keys = m_receiveKeys.find(call); keys != m_receiveKeys.end())
             for (const auto& [index, raw] : keys->second)
                 peer->setReceiveKey(index, raw);
@@ -78,6 +116,7 @@ void CallMedia::setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> 
     m_sendKey.emplace(keyIndex, std::vector<std::uint8_t>(raw.begin(), raw.end()));
     for (auto& [call, p] : m_peers)
         p->setSendKey(keyIndex, raw);
+    if (m_spare) m_spare->setSendKey(keyIndex, raw);
 }
 
 void CallMedia::setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw) {
@@ -110,6 +149,7 @@ void CallMedia::sendData(const std::string& text) {
 }
 
 void CallMedia::closeAll() {
+    m_spare.reset();
     m_peers.clear();
     m_receiveKeys.clear();
 }

@@ -94,6 +94,7 @@ DirectCall::DirectCall(matrix::Client& client, matrix::LoginSession self, MediaE
         if (m_call) execute(m_call->onMediaFailed(wallNow()));
     };
     m_media = std::make_unique<CallMedia>(engine, m_options.media, std::move(ev));
+    m_media->prewarm();  // the invite or answer goes out as soon as the call starts
     m_timer.expires_at(std::chrono::steady_clock::time_point::max());
     m_done.expires_at(std::chrono::steady_clock::time_point::max());
 }

@@ -86,6 +86,7 @@ MeshSession::MeshSession(matrix::Client& client, matrix::LoginSession self, Slot
         if (m_mesh) execute(m_mesh->onMediaFailed(c, wallNow()));
     };
     m_media = std::make_unique<CallMedia>(engine, m_config.media, std::move(ev));
+    if (m_config.prewarm) m_media->prewarm();
     m_timer.expires_at(std::chrono::steady_clock::time_point::max());
     asio::co_spawn(m_client.http().executor(), timerLoop(), asio::detached);
 }
@@ -193,14 +194,11 @@ void MeshSession::leave() {
     m_mesh.reset();
     m_media->closeAll();
     m_memberOf.clear();
-    m_peerCreatedAt.clear();
 }
 
 void MeshSession::execute(core::CallEffects effects) {
     std::vector<CallId> closed;  // forgotten after the batch, so CallEnded can still name the member
     for (auto& e : effects) {
-        if (const auto* cp = std::get_if<core::CreatePeer>(&e))
-            m_peerCreatedAt[cp->call] = std::chrono::steady_clock::now();
         if (const auto* cp = std::get_if<core::ClosePeer>(&e)) closed.push_back(cp->call);
         if (m_media->perform(e)) continue;
         if (auto* s = std::get_if<core::SendToDevice>(&e)) {
@@ -237,7 +235,6 @@ void MeshSession::execute(core::CallEffects effects) {
     }
     for (const auto& call : closed) {
         m_memberOf.erase(call);
-        m_peerCreatedAt.erase(call);
     }
     if (m_mesh) {
         if (auto next = m_mesh->nextWakeup()) {
@@ -312,15 +309,20 @@ std::vector<MeshPeerReport> MeshSession::peers() const {
     std::vector<MeshPeerReport> out;
     if (!m_mesh) return out;
     for (const auto& p : m_mesh->peers()) {
-        MeshPeerReport r{p.member.user, p.member.device, p.call, p.state, {}, std::nullopt};
+        MeshPeerReport r{p.member.user, p.member.device, p.call, p.state, {}, std::nullopt, std::nullopt};
         if (auto s = m_media->stats(p.call)) r.stats = *s;
         const auto first = m_config.media.e2ee ? r.stats.firstDecryptedAfter : r.stats.firstAudioAfter;
-        auto created = m_peerCreatedAt.find(p.call);
         auto seen = m_memberSeenAt.find({p.member.user, p.member.device});
-        if (first && created != m_peerCreatedAt.end() && seen != m_memberSeenAt.end() && m_ownSeenAt) {
+        if (seen != m_memberSeenAt.end() && m_ownSeenAt) {
+            // Both memberships must be known before anything can happen; durations of a peer
+            // count from its creation (a prewarmed one was created earlier).
             const auto from = std::max(seen->second, *m_ownSeenAt);
-            const auto at = created->second + *first;
-            r.memberSeenToFirstFrame = std::chrono::duration_cast<Duration>(at - from);
+            const auto since = [&](std::optional<Duration> d) -> std::optional<Duration> {
+                if (!d) return std::nullopt;
+                return std::chrono::duration_cast<Duration>(r.stats.createdAt + *d - from);
+            };
+            r.memberSeenToFirstFrame = since(first);
+            r.memberSeenToConnected = since(r.stats.iceConnectedAfter);
         }
         out.push_back(std::move(r));
     }

@@ -741,7 +741,9 @@ void Peer::setReceiveKey(std::uint8_t keyIndex, std::span<const std::uint8_t> ra
 
 PeerStats Peer::stats() const {
     std::lock_guard lock(m_impl->statsMutex);
-    return m_impl->stats;
+    PeerStats s = m_impl->stats;
+    s.createdAt = m_impl->created;
+    return s;
 }
 
 }  // namespace mxrtc::rtc

@@ -146,9 +146,11 @@ class SynapseMesh : public ::testing::Test {
     }
     std::unique_ptr<BackgroundProcess> join(const std::string& who, const std::string& extra = "") {
         return std::make_unique<BackgroundProcess>(
-            command(who, "--json join-call '" + room +
-                             "' --focus mesh --media test --e2ee --stats-interval 0.25 --duration 90 " +
-                             extra),
+            command(
+                who,
+                "--json join-call '" + room +
+                    "' --focus mesh --media test --e2ee --low-latency --stats-interval 0.25 --duration 90 " +
+                    extra),
             dir / (who + "-join"));
     }
 

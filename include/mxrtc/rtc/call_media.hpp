@@ -39,6 +39,11 @@ class CallMedia {
     void setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
     void setReceiveKey(const CallId& call, std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
 
+    // Keep one peer built and running ahead of time (pipelines, encoders), taken by the next
+    // CreatePeer and replaced once that call is connected: saves its set-up time on every new
+    // call. Not with recording (files are named per call). Costs one idle pipeline.
+    void prewarm();
+
     Peer* peer(const CallId& call);
     std::vector<CallId> calls() const;
     std::optional<PeerStats> stats(const CallId& call) const;
@@ -46,12 +51,17 @@ class CallMedia {
     void closeAll();
 
   private:
+    std::unique_ptr<Peer> makePeer(const MediaOptions& options, std::shared_ptr<std::optional<CallId>> bound);
+
     MediaEngine& m_engine;
     MediaOptions m_options;
     Events m_events;
     std::map<CallId, std::unique_ptr<Peer>> m_peers;
     std::optional<std::pair<std::uint8_t, std::vector<std::uint8_t>>> m_sendKey;
     std::map<CallId, std::map<std::uint8_t, std::vector<std::uint8_t>>> m_receiveKeys;
+    std::unique_ptr<Peer> m_spare;
+    std::shared_ptr<std::optional<CallId>> m_spareBinding;
+    bool m_prewarmEnabled = false;
 };
 
 }  // namespace mxrtc::rtc

@@ -35,6 +35,7 @@ struct MeshSessionConfig {
     // so this is off by default).
     bool requireEncryptedSignalling = false;
     std::size_t maxEarlyMessages = 256;  // buffered before our own membership is seen
+    bool prewarm = true;                 // keep a peer pipeline ready (CallMedia::prewarm)
 
     static core::MeshCallConfig defaultMeshConfig();
 };
@@ -48,6 +49,7 @@ struct MeshPeerReport {
     // From the moment both memberships (theirs and ours) were seen to the first frame we
     // decrypted (E2EE) or decoded (clear) from this peer.
     std::optional<Duration> memberSeenToFirstFrame;
+    std::optional<Duration> memberSeenToConnected;  // ICE connected, same origin
 };
 
 struct MeshEvent {
@@ -107,7 +109,6 @@ class MeshSession {
     std::optional<SteadyTime> m_ownSeenAt;
     std::map<Key, SteadyTime> m_memberSeenAt;
     std::map<CallId, Key> m_memberOf;  // peer call -> remote member device
-    std::map<CallId, SteadyTime> m_peerCreatedAt;
     std::map<Key, std::map<std::uint8_t, std::vector<std::uint8_t>>> m_remoteKeys;
     std::optional<std::pair<std::uint8_t, std::vector<std::uint8_t>>> m_ownKey;
     std::vector<matrix::ReceivedToDevice> m_early;  // before our own membership is seen

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,6 +83,7 @@ struct PeerStats {
     std::optional<Duration> firstAudioAfter;
     std::optional<Duration> firstVideoAfter;
     std::optional<Duration> firstDecryptedAfter;
+    std::chrono::steady_clock::time_point createdAt;  // what the durations above count from
 };
 
 class Peer {
