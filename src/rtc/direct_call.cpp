@@ -1,7 +1,5 @@
 #include "mxrtc/rtc/direct_call.hpp"
 
-#include <openssl/rand.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "mxrtc/matrix/call.hpp"
+#include "random_id.hpp"
 
 namespace mxrtc::rtc {
 
@@ -19,16 +18,6 @@ namespace {
 
 TimePoint wallNow() {
     return matrix::wallClockNow();
-}
-
-std::string randomCallId() {
-    static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    unsigned char raw[24];
-    RAND_bytes(raw, sizeof raw);
-    std::string out;
-    for (unsigned char c : raw)
-        out.push_back(kAlphabet[c % (sizeof kAlphabet - 1)]);
-    return out;
 }
 
 std::string syncFilter(const RoomId& room) {
@@ -279,7 +268,7 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
     if (mode == Mode::Answer) {
         if (const Json* tl = roomTimeline(std::get<Json>(first), m_options.room)) handleTimeline(*tl, true);
     } else {
-        m_call = std::make_unique<core::PeerCall>(CallId(randomCallId()), m_self.userId,
+        m_call = std::make_unique<core::PeerCall>(CallId(randomToken()), m_self.userId,
                                                   PartyId(m_self.deviceId.str()), m_options.peer);
         execute(m_call->placeCall(m_options.invitee, std::nullopt, wallNow()));
     }

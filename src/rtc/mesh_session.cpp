@@ -1,12 +1,12 @@
 #include "mxrtc/rtc/mesh_session.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "random_id.hpp"
 
 namespace mxrtc::rtc {
 
@@ -17,18 +17,6 @@ namespace {
 
 TimePoint wallNow() {
     return matrix::wallClockNow();
-}
-
-// 24 characters of [0-9A-Za-z] (call ids and js-sdk's msgid need no more than uniqueness).
-std::string randomToken() {
-    static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    unsigned char raw[24];
-    RAND_bytes(raw, sizeof raw);
-    std::string out;
-    out.reserve(sizeof raw);
-    for (unsigned char c : raw)
-        out.push_back(kAlphabet[c % (sizeof kAlphabet - 1)]);
-    return out;
 }
 
 bool isCallSignalling(std::string_view type) {

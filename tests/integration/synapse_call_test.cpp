@@ -12,6 +12,7 @@
 
 #include "support/process.hpp"
 #include "support/subprocess.hpp"
+#include "support/synapse_env.hpp"
 
 namespace {
 
@@ -19,16 +20,7 @@ using Json = nlohmann::json;
 using namespace std::chrono;
 using mxrtc::test::BackgroundProcess;
 
-std::map<std::string, std::string> synapseEnv() {
-    std::map<std::string, std::string> env;
-    std::ifstream in(MXRTC_SYNAPSE_ENV_FILE);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    return env;
-}
+using mxrtc::test::synapseEnv;
 
 struct Cli {
     int rc;
