@@ -685,6 +685,8 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_option("--stats-interval", o->media.statsInterval,
                         "with --media: seconds between per-peer reports (0 = only at the end)");
         cmd->add_option("--tone", o->media.toneHz, "with --media: frequency of our test tone in Hz");
+        cmd->add_flag("--low-latency", o->media.lowLatency,
+                      "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
         cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {
