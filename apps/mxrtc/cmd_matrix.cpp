@@ -687,6 +687,8 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_option("--tone", o->media.toneHz, "with --media: frequency of our test tone in Hz");
         cmd->add_flag("--low-latency", o->media.lowLatency,
                       "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
+        cmd->add_flag("--mute-audio", o->media.muteAudio, "with --media: join with audio muted (MSC3291)");
+        cmd->add_flag("--mute-video", o->media.muteVideo, "with --media: join with video muted (MSC3291)");
         cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {

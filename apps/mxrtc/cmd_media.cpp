@@ -74,6 +74,9 @@ class MeshMediaCli final : public CallMediaCli {
         rtc::MeshSessionConfig config;
         config.media.e2ee = e2ee;
         config.media.recordDir = media.recordDir;
+        config.media.streamId = "mxrtc-" + self.deviceId.str();
+        config.media.audioMuted = media.muteAudio;
+        config.media.videoMuted = media.muteVideo;
         if (media.lowLatency) {
             config.media.jitterLatencyMs = 10;
             config.media.icePacingMs = 5;
@@ -118,8 +121,8 @@ class MeshMediaCli final : public CallMediaCli {
     }
 
     void print(const rtc::MeshEvent& e) {
-        static constexpr const char* kinds[] = {"peer_started", "peer_state", "peer_ended", "dropped",
-                                                "warning"};
+        static constexpr const char* kinds[] = {"peer_started", "peer_state", "peer_ended",
+                                                "dropped",      "warning",    "remote_media"};
         if (e.kind == rtc::MeshEvent::Kind::Dropped && !m_g.json) return;  // diagnostics for scripts
         if (m_g.json) {
             Json j{{"event", kinds[static_cast<int>(e.kind)]},
@@ -202,14 +205,15 @@ int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) 
         options.room = room;
         options.media.dataChannel = false;
         options.media.recordDir = o.recordDir;
+        options.media.streamId = "mxrtc-" + session.deviceId.str();
         std::size_t h = std::hash<std::string>{}(session.deviceId.str());
         options.media.toneFrequency = 300.0 + static_cast<double>(h % 601);
         options.peer.inviteLifetime = Duration{o.lifetimeMs};
         if (!o.to.empty()) options.invitee = UserId(o.to);
         auto call = std::make_unique<rtc::DirectCall>(
             client, session, **engine, options, [&g](const rtc::DirectCallEvent& e) {
-                static constexpr const char* kinds[] = {"incoming", "call_state", "call_ended", "dropped",
-                                                        "warning"};
+                static constexpr const char* kinds[] = {"incoming", "call_state", "call_ended",
+                                                        "dropped",  "warning",    "remote_media"};
                 if (g.json) {
                     Json j{{"event", kinds[static_cast<int>(e.kind)]},
                            {"detail", e.detail},

@@ -19,6 +19,9 @@ struct MediaCliOptions {
     // LAN / loopback tuning: 10 ms jitter buffer (default 50) and 5 ms ICE check pacing (libnice's
     // default 20): connects and plays ~100 ms sooner, at the cost of robustness to real jitter.
     bool lowLatency = false;
+    // Join muted (MSC3291, signalled in the stream metadata; silence / black frames are sent).
+    bool muteAudio = false;
+    bool muteVideo = false;
 };
 
 class CallMediaCli {

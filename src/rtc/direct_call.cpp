@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "mxrtc/matrix/call.hpp"
+#include "mxrtc/rtc/mesh_session.hpp"
 #include "random_id.hpp"
 
 namespace mxrtc::rtc {
@@ -117,6 +118,14 @@ std::optional<UserId> DirectCall::remote() const {
     return m_call->opponentUser();
 }
 
+std::optional<core::SdpStreamMetadata> DirectCall::localMetadata() const {
+    if (m_options.media.streamId.empty()) return std::nullopt;
+    core::StreamMetadata stream;
+    stream.audioMuted = m_options.media.audioMuted;
+    stream.videoMuted = m_options.media.videoMuted;
+    return core::SdpStreamMetadata{{m_options.media.streamId, stream}};
+}
+
 asio::awaitable<int> DirectCall::place() {
     co_return co_await run(Mode::Place, Duration{0});
 }
@@ -153,6 +162,8 @@ void DirectCall::execute(core::CallEffects effects) {
             emit(DirectCallEvent::Kind::Ended,
                  std::string(core::toString(end->reason)) + (end->rejected ? " (rejected)" : "") +
                      (end->by == core::EndedBy::Remote ? " (by them)" : " (by us)"));
+        } else if (const auto* md = std::get_if<core::RemoteMetadataChanged>(&e)) {
+            emit(DirectCallEvent::Kind::RemoteMedia, describeMetadata(md->metadata));
         } else if (const auto* d = std::get_if<core::MessageDropped>(&e)) {
             emit(DirectCallEvent::Kind::Dropped,
                  std::string(core::toString(d->reason)) + (d->detail.empty() ? "" : ": " + d->detail));
@@ -242,7 +253,7 @@ void DirectCall::handleTimeline(const Json& events, bool initial) {
     }
     // Answer only after the whole batch (MSC2746: an invite followed by its hangup never rings).
     if (m_mode == Mode::Answer && m_call && m_call->state() == core::CallState::Ringing)
-        execute(m_call->answer(std::nullopt, now));
+        execute(m_call->answer(localMetadata(), now));
 }
 
 asio::awaitable<void> DirectCall::syncInto(std::string since, Duration timeout, std::string filter,
@@ -270,7 +281,7 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
     } else {
         m_call = std::make_unique<core::PeerCall>(CallId(randomToken()), m_self.userId,
                                                   PartyId(m_self.deviceId.str()), m_options.peer);
-        execute(m_call->placeCall(m_options.invitee, std::nullopt, wallNow()));
+        execute(m_call->placeCall(m_options.invitee, localMetadata(), wallNow()));
     }
 
     while (*alive && !m_hangupRequested && !(m_ended && m_outbox.empty() && !m_sending)) {

@@ -38,6 +38,17 @@ std::string sessionOf(const core::CallMembership& m) {
 
 }  // namespace
 
+std::string describeMetadata(const core::SdpStreamMetadata& metadata) {
+    std::string out;
+    for (const auto& [id, m] : metadata) {
+        if (!out.empty()) out += "; ";
+        out += std::string(core::toString(m.purpose)) + " audio " +
+               (m.audioMuted.value_or(false) ? "muted" : "on") + ", video " +
+               (m.videoMuted.value_or(false) ? "muted" : "on");
+    }
+    return out.empty() ? "no streams" : out;
+}
+
 core::MeshCallConfig MeshSessionConfig::defaultMeshConfig() {
     core::MeshCallConfig c;
     c.peer.maxIceRestarts = 0;                  // webrtcbin 1.22 cannot restart ICE: re-place the call
@@ -145,6 +156,14 @@ void MeshSession::syncMembers(const core::RoomCalls& calls) {
     m_ownSeenAt = now;
     core::MeshSelf self{m_self.userId, m_self.deviceId, m_sessionId, m_slot.str()};
     m_mesh = std::make_unique<core::MeshCall>(self, randomToken, m_config.mesh);
+    if (!m_config.media.streamId.empty()) {  // MSC3077/MSC3291: our one user-media stream, its mute state
+        core::StreamMetadata stream;
+        stream.purpose = core::StreamPurpose::UserMedia;
+        stream.audioMuted = m_config.media.audioMuted;
+        stream.videoMuted = m_config.media.videoMuted;
+        execute(
+            m_mesh->setLocalMetadata(core::SdpStreamMetadata{{m_config.media.streamId, stream}}, wallNow()));
+    }
     execute(m_mesh->join(members, wallNow()));
     auto early = std::move(m_early);
     m_early.clear();
@@ -214,6 +233,11 @@ void MeshSession::execute(core::CallEffects effects) {
                             it != m_memberOf.end() ? it->second.second.str() : "",
                             std::string(core::toString(end->reason)) +
                                 (end->by == core::EndedBy::Remote ? " (by them)" : " (by us)")});
+        } else if (const auto* md = std::get_if<core::RemoteMetadataChanged>(&e)) {
+            auto it = m_memberOf.find(md->call);
+            if (m_listener && it != m_memberOf.end())
+                m_listener({MeshEvent::Kind::RemoteMedia, it->second.first.str(), it->second.second.str(),
+                            describeMetadata(md->metadata)});
         } else if (const auto* d = std::get_if<core::MessageDropped>(&e)) {
             if (m_listener)
                 m_listener(

@@ -48,19 +48,48 @@ core::IceConnectionState mapIceState(GstWebRTCICEConnectionState s) {
     return core::IceConnectionState::New;
 }
 
+// Adds "a=msid:<stream> <stream>-<kind>" to each audio/video section that has none.
+std::string withMsid(const std::string& sdp, const std::string& streamId) {
+    if (streamId.empty()) return sdp;
+    std::istringstream in(sdp);
+    std::string out;
+    std::string line;
+    std::string kind;
+    bool hasMsid = false;
+    const auto close = [&] {
+        if ((kind == "audio" || kind == "video") && !hasMsid)
+            out += "a=msid:" + streamId + " " + streamId + "-" + kind + "\r\n";
+    };
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.starts_with("m=")) {
+            close();
+            kind = line.substr(2, line.find(' ') - 2);
+            hasMsid = false;
+        } else if (line.starts_with("a=msid:")) {
+            hasMsid = true;
+        }
+        out += line + "\r\n";
+    }
+    close();
+    return out;
+}
+
 std::string pipelineDescription(const MediaOptions& o) {
     std::ostringstream d;
     d << "webrtcbin name=webrtc bundle-policy=max-bundle latency=" << o.jitterLatencyMs << " ";
     if (o.audio) {
-        d << "audiotestsrc is-live=true wave=sine volume=0.3 freq=" << o.toneFrequency
+        d << "audiotestsrc is-live=true wave=sine volume=" << (o.audioMuted ? "0" : "0.3")
+          << " freq=" << o.toneFrequency
           << " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1"
           << " ! opusenc name=aenc frame-size=20 ! rtpopuspay name=apay pt=" << kOpusPayloadType
           << " ! application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload="
           << kOpusPayloadType << " ! webrtc. ";
     }
     if (o.video) {
-        d << "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" << o.videoWidth
-          << ",height=" << o.videoHeight << ",framerate=" << o.videoFramerate << "/1 ! videoconvert"
+        d << "videotestsrc is-live=true pattern=" << (o.videoMuted ? "black" : "ball")
+          << " ! video/x-raw,width=" << o.videoWidth << ",height=" << o.videoHeight
+          << ",framerate=" << o.videoFramerate << "/1 ! videoconvert"
           << " ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=" << 2 * o.videoFramerate
           << " target-bitrate=150000 ";
         const std::string rtpCaps =
@@ -445,7 +474,7 @@ void Peer::Impl::onLocalDescriptionCreated(GstPromise* promise, core::SdpType ty
         localMids = midsOf(desc->sdp);
     }
     gchar* text = gst_sdp_message_as_text(desc->sdp);
-    core::SessionDescription out{type, text};
+    core::SessionDescription out{type, withMsid(text, options.streamId)};
     g_free(text);
     // Announce the description before applying it, so it precedes every candidate on the executor.
     toListener([out = std::move(out)](Listener& l) {

@@ -155,7 +155,7 @@ class SynapseMesh : public ::testing::Test {
 TEST_F(SynapseMesh, ThreeParticipantsDecryptEachOtherAndRotateWhenOneLeaves) {
     auto a = join("alice");
     auto b = join("bob");
-    auto c = join("carol", "--record '" + (dir / "rec-carol").string() + "'");
+    auto c = join("carol", "--mute-video --record '" + (dir / "rec-carol").string() + "'");
     const std::string& A = users["alice"];
     const std::string& B = users["bob"];
     const std::string& C = users["carol"];
@@ -169,6 +169,16 @@ TEST_F(SynapseMesh, ThreeParticipantsDecryptEachOtherAndRotateWhenOneLeaves) {
         << a->out() << a->err() << "\nbob:\n"
         << b->out() << b->err() << "\ncarol:\n"
         << c->out() << c->err();
+
+    // Stream metadata (MSC3077/MSC3291): carol joined with video muted, bob did not.
+    const auto remoteMedia = [](const std::string& user, const std::string& detail) {
+        return [user, detail](const Json& j) {
+            return j.value("event", "") == "remote_media" && startsWithUser(j, user) &&
+                   j.value("detail", "") == detail;
+        };
+    };
+    EXPECT_TRUE(hasLine(*a, remoteMedia(C, "m.usermedia audio on, video muted"))) << a->out();
+    EXPECT_TRUE(hasLine(*a, remoteMedia(B, "m.usermedia audio on, video on"))) << a->out();
 
     // Join -> first decrypted frame, as each participant measured it for each peer.
     std::vector<long> firsts;

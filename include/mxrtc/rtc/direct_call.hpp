@@ -30,7 +30,7 @@ struct DirectCallOptions {
 };
 
 struct DirectCallEvent {
-    enum class Kind { Incoming, State, Ended, Dropped, Warning };
+    enum class Kind { Incoming, State, Ended, Dropped, Warning, RemoteMedia };
     Kind kind;
     std::string user;    // the other party, when known
     std::string detail;  // state name, "reason (by us|them)", drop reason, warning text
@@ -76,6 +76,7 @@ class DirectCall {
                                           std::optional<matrix::MxResult<nlohmann::json>>& out);
     boost::asio::awaitable<void> timerLoop();
     void emit(DirectCallEvent::Kind kind, std::string detail);
+    std::optional<core::SdpStreamMetadata> localMetadata() const;
 
     matrix::Client& m_client;
     matrix::LoginSession m_self;

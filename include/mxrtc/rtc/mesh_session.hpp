@@ -53,12 +53,15 @@ struct MeshPeerReport {
 };
 
 struct MeshEvent {
-    enum class Kind { PeerStarted, PeerState, PeerEnded, Dropped, Warning };
+    enum class Kind { PeerStarted, PeerState, PeerEnded, Dropped, Warning, RemoteMedia };
     Kind kind;
     std::string user;
     std::string device;
-    std::string detail;  // state name, hangup reason, drop reason, warning text
+    std::string detail;  // state name, hangup reason, drop reason, warning text, remote streams
 };
+
+// "m.usermedia audio on, video muted" per stream (diagnostics).
+std::string describeMetadata(const core::SdpStreamMetadata& metadata);
 
 class MeshSession {
   public:

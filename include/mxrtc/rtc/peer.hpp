@@ -62,6 +62,13 @@ struct MediaOptions {
     bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
     std::uint32_t jitterLatencyMs = 50;                  // webrtcbin jitterbuffer latency
     std::uint32_t icePacingMs = 0;  // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
+    // MSC3077 stream metadata needs the stream in the SDP: with a streamId our descriptions carry
+    // "a=msid:<streamId> <streamId>-audio|video" (webrtcbin 1.22 writes no msid itself).
+    std::string streamId;
+    // Muted from the start (MSC3291 mute is signalled in the stream metadata): the tone is sent
+    // silent, the test pattern black, so what is signalled and what is sent agree.
+    bool audioMuted = false;
+    bool videoMuted = false;
     // Recording of what the remote sends (after decryption, before decoding): CallMedia names one
     // file pair per peer in recordDir; a Peer writes <recordPrefix>.opus.ogg (Ogg Opus) and
     // <recordPrefix>.vp8.webm (WebM VP8). Both formats stay playable if the process is killed.
