@@ -35,6 +35,25 @@ SessionMembershipData ownMembership(const LoginSession& self, const CallOptions&
     return d;
 }
 
+// Devices of the call's members other than ours (who must hold our outbound Megolm session).
+std::vector<olm::DeviceRef> otherMemberDevices(const std::vector<e2ee::KeyMember>& members,
+                                               const LoginSession& self) {
+    std::vector<olm::DeviceRef> out;
+    for (const auto& m : members) {
+        if (m.user == self.userId && m.device == self.deviceId) continue;
+        out.push_back({m.user, m.device});
+    }
+    return out;
+}
+
+CallUpdate warning(const std::string& user, std::string text) {
+    return CallUpdate(CallUpdate::Kind::Warning, user, "", std::move(text), wallClockNow());
+}
+
+// How long a Megolm-encrypted key event waits for its room key (sent before it, over to-device).
+constexpr Duration kRoomKeyWait{30'000};
+constexpr std::size_t kMaxPendingKeyEvents = 64;
+
 template <typename T>
 RequestOutcome toOutcome(const MxResult<T>& r, std::optional<DelayId> delayId = std::nullopt) {
     if (const auto* e = std::get_if<MatrixError>(&r)) return e->toFailure();
@@ -212,7 +231,15 @@ void CallShell::executeKeys(std::vector<e2ee::KeyEffect> effects) {
 asio::awaitable<void> CallShell::distribute(e2ee::DistributeKey effect) {
     auto alive = m_alive;
     const std::string ownId = m_self.userId.str() + ":" + m_self.deviceId.str();
-    auto r = co_await m_options.encryption->distributeKey(effect, m_options.room, ownId, wallClockNow());
+    MxResult<EncryptedSendReport> r = MatrixError{};
+    if (m_options.keyTransport == CallOptions::KeyTransport::RoomEvent) {
+        // Megolm: the room key goes to every member device, not only this effect's recipients.
+        std::vector<olm::DeviceRef> members = otherMemberDevices(keyMembers(), m_self);
+        r = co_await m_options.encryption->distributeKeyInRoom(effect, m_options.room, std::move(members),
+                                                               wallClockNow());
+    } else {
+        r = co_await m_options.encryption->distributeKey(effect, m_options.room, ownId, wallClockNow());
+    }
     if (!*alive || !m_keys) co_return;
     bool delivered = ok(r);
     if (const auto* e = std::get_if<MatrixError>(&r)) {
@@ -248,6 +275,41 @@ asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
             continue;
         }
         executeKeys(m_keys->onKeyReceived(*key, wallClockNow()));
+    }
+}
+
+void CallShell::receiveRoomKeyEvents(const Json& timeline) {
+    const TimePoint now = wallClockNow();
+    std::vector<std::pair<Json, TimePoint>> todo;
+    todo.swap(m_pendingKeyEvents);
+    if (timeline.is_array()) {
+        for (const auto& ev : timeline) {
+            if (ev.is_object() && ev.value("type", std::string()) == e2ee::kRoomEncryptedType)
+                todo.emplace_back(ev, now);
+        }
+    }
+    for (auto& [ev, firstSeen] : todo) {
+        const std::string sender = ev.value("sender", std::string());
+        const std::string what =
+            "encrypted room event " + ev.value("event_id", std::string()) + " from " + sender;
+        auto keys = m_options.encryption->receiveRoomKeyEvent(m_options.room, ev);
+        if (!keys) {
+            if (keys.error().errcode == olm::errcode::kUnknownGroupSession &&
+                now - firstSeen < kRoomKeyWait && m_pendingKeyEvents.size() < kMaxPendingKeyEvents) {
+                if (firstSeen == now) {
+                    notify(
+                        warning(sender, what + ": no room key yet (" + keys.error().message + "), waiting"));
+                }
+                m_pendingKeyEvents.emplace_back(std::move(ev), firstSeen);
+                continue;
+            }
+            notify(warning(sender, what + " not used: " + keys.error().message));
+            continue;
+        }
+        for (const auto& k : *keys) {
+            if (k.sender == m_self.userId && k.device == m_self.deviceId) continue;  // our own echo (K9)
+            executeKeys(m_keys->onKeyReceived(k, now));
+        }
     }
 }
 
@@ -400,6 +462,14 @@ asio::awaitable<void> CallShell::syncLoop() {
                 applyEvents(st->value("events", Json::array()));
             if (auto tl = room->find("timeline"); tl != room->end())
                 applyEvents(tl->value("events", Json::array()));
+        }
+        if (m_keys && m_options.encryption != nullptr) {
+            Json timeline = Json::array();
+            if (room != nullptr) {
+                if (auto tl = room->find("timeline"); tl != room->end())
+                    timeline = tl->value("events", Json::array());
+            }
+            receiveRoomKeyEvents(timeline);
         }
     }
 }

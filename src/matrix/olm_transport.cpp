@@ -10,6 +10,16 @@ namespace asio = boost::asio;
 using Json = nlohmann::json;
 using olm::DeviceRef;
 
+namespace {
+
+MatrixError transportError(std::string message) {
+    MatrixError e;
+    e.message = std::move(message);
+    return e;
+}
+
+}  // namespace
+
 OlmTransport::OlmTransport(Client& client, LoginSession self, olm::OlmMachine& machine)
     : m_client(client), m_self(std::move(self)), m_machine(machine) {}
 
@@ -108,6 +118,47 @@ asio::awaitable<MxResult<EncryptedSendReport>> OlmTransport::distributeKey(const
         to.push_back({m.user, m.device});
     std::string type(e2ee::kEncryptionKeysType);
     co_return co_await sendEncrypted(std::move(type), content, std::move(to));
+}
+
+asio::awaitable<MxResult<EncryptedSendReport>> OlmTransport::distributeKeyInRoom(
+    const e2ee::DistributeKey& effect, const RoomId& room, std::vector<DeviceRef> members, TimePoint now) {
+    auto share = m_machine.prepareRoomKey(room, members, now);
+    if (!share) co_return transportError("cannot prepare the Megolm session: " + share.error().message);
+    EncryptedSendReport report;
+    if (!share->recipients.empty()) {
+        std::string roomKeyType(e2ee::kRoomKeyType);
+        auto sent = co_await sendEncrypted(std::move(roomKeyType), share->roomKeyContent, share->recipients);
+        if (auto* e = std::get_if<MatrixError>(&sent)) co_return *e;
+        report = std::move(std::get<EncryptedSendReport>(sent));
+        if (auto r = m_machine.markRoomKeyShared(room, share->sessionId, report.sent); !r)
+            co_return transportError("cannot store the Megolm session: " + r.error().message);
+    }
+    const Json content = e2ee::buildRoomKeyEvent(effect.key, m_self.deviceId, now);
+    auto encrypted = m_machine.encryptRoomEvent(room, e2ee::kEncryptionKeysType, content);
+    if (!encrypted) co_return transportError("cannot encrypt the key event: " + encrypted.error().message);
+    const std::string encryptedType(e2ee::kRoomEncryptedType);
+    auto r = co_await m_client.sendEvent(room, encryptedType, encrypted.value());
+    if (auto* e = std::get_if<MatrixError>(&r)) co_return *e;
+    co_return report;
+}
+
+Result<std::vector<e2ee::ReceivedKey>> OlmTransport::receiveRoomKeyEvent(const RoomId& room,
+                                                                         const Json& event) {
+    MXRTC_TRY_ASSIGN(decrypted, m_machine.decryptRoomEvent(room, event));
+    if (decrypted.type != e2ee::kEncryptionKeysType) return std::vector<e2ee::ReceivedKey>{};
+    TimePoint ts{};
+    if (auto it = event.find("origin_server_ts"); it != event.end() && it->is_number_integer())
+        ts = fromUnixMs(it->get<std::int64_t>());
+    MXRTC_TRY_ASSIGN(keys, e2ee::parseRoomKeyEvent(decrypted.content, decrypted.sender, ts));
+    for (const auto& k : keys) {
+        // The Megolm session was shared with us over Olm by decrypted.senderDevice (verified there).
+        if (k.device != decrypted.senderDevice) {
+            return makeError(mxrtc::errcode::kForbidden, "key event claims device " + k.device.str() +
+                                                             " but its Megolm session is from device " +
+                                                             decrypted.senderDevice.str());
+        }
+    }
+    return keys;
 }
 
 asio::awaitable<SyncCryptoResult> OlmTransport::handleSync(const Json& sync, TimePoint now) {

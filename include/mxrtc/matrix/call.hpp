@@ -35,6 +35,11 @@ struct CallOptions {
     // received, verified and reported (KeyReceived / OwnKey updates). Not owned.
     OlmTransport* encryption = nullptr;
     e2ee::KeyManagerConfig keys;
+    // How our key goes out: Olm to-device (Element Call today) or the legacy room event
+    // (io.element.call.encryption_keys Megolm-encrypted in the call room; spec §5.2). Keys arriving
+    // either way are always accepted.
+    enum class KeyTransport { ToDevice, RoomEvent };
+    KeyTransport keyTransport = KeyTransport::ToDevice;
     // Every other to-device message of each sync (MSC3401 mesh signalling, ...), decrypted and
     // sender-verified when `encryption` is set, in the order the homeserver delivered them.
     std::function<void(const ReceivedToDevice&)> onToDevice;
@@ -91,6 +96,9 @@ class CallShell {
     boost::asio::awaitable<void> distribute(e2ee::DistributeKey effect);
     boost::asio::awaitable<void> handleCrypto(const nlohmann::json& sync);
     void deliverPlainToDevice(const nlohmann::json& sync);
+    // Legacy media keys in Megolm-encrypted room events of the call room (spec §5.2), plus the
+    // events of earlier syncs whose room key had not arrived yet.
+    void receiveRoomKeyEvents(const nlohmann::json& timeline);
 
     Client& m_client;
     LoginSession m_self;
@@ -108,6 +116,7 @@ class CallShell {
     std::shared_ptr<bool> m_alive;
     std::unique_ptr<e2ee::KeyManager> m_keys;
     bool m_keysStarted = false;
+    std::vector<std::pair<nlohmann::json, TimePoint>> m_pendingKeyEvents;  // waiting for a room key
 };
 
 // Now as the core sees it (Unix ms).

@@ -64,6 +64,20 @@ class OlmTransport {
                                                                         const RoomId& room,
                                                                         std::string ownMemberId,
                                                                         TimePoint now);
+    // Sends a KeyManager DistributeKey effect the legacy way (spec §5.2): one room event
+    // io.element.call.encryption_keys, Megolm-encrypted in `room`. The outbound Megolm session is
+    // first shared (m.room_key over Olm) with every device in `members` that lacks it; it rotates
+    // when a device it was shared with is no longer among `members` (a leaver cannot read on).
+    // `sent` lists the devices that got the room key now.
+    boost::asio::awaitable<MxResult<EncryptedSendReport>> distributeKeyInRoom(
+        const e2ee::DistributeKey& effect, const RoomId& room, std::vector<olm::DeviceRef> members,
+        TimePoint now);
+    // One m.room.encrypted timeline event of `room`: decrypted with the inbound Megolm session, and,
+    // if it is an io.element.call.encryption_keys message, parsed (legacy room-event form). Each key
+    // must claim the device that shared the Megolm session with us over Olm (M_FORBIDDEN else).
+    // Other event types give an empty list. MXRTC_MEGOLM_UNKNOWN_SESSION: no room key (yet).
+    Result<std::vector<e2ee::ReceivedKey>> receiveRoomKeyEvent(const RoomId& room,
+                                                               const nlohmann::json& event);
     // device_lists, one-time key counts and to-device events of one /sync response.
     boost::asio::awaitable<SyncCryptoResult> handleSync(const nlohmann::json& sync, TimePoint now);
 
