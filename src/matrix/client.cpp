@@ -169,8 +169,11 @@ asio::awaitable<MxResult<Json>> Client::call(std::string method, const std::stri
 }
 
 asio::awaitable<MxResult<Json>> Client::wellKnown(net::HttpClient& http, const std::string& origin) {
-    auto r = co_await http.request(
-        net::HttpRequest{"GET", origin + "/.well-known/matrix/client", {}, "", Duration{5000}});
+    net::HttpRequest request;  // a named local: no braced temporary inside co_await (GCC 12)
+    request.method = "GET";
+    request.url = origin + "/.well-known/matrix/client";
+    request.timeout = Duration{5000};
+    auto r = co_await http.request(request);
     if (auto* err = std::get_if<net::NetError>(&r)) co_return classify(*err);
     auto& res = std::get<net::HttpResponse>(r);
     if (res.status != 200) co_return classify(res);
