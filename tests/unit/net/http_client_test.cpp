@@ -109,7 +109,7 @@ TEST(HttpClient, ReusesKeepAliveConnections) {
     });
     HttpClient client(io.get_executor());
     for (int i = 0; i < 3; ++i) {
-        auto r = run(io, client, HttpRequest{"PUT", server.url("/x"), {}, "{}", Duration{2000}});
+        auto r = run(io, client, HttpRequest{"PUT", server.url("/x"), {}, "{}", Duration{2000}, ""});
         ASSERT_TRUE(std::holds_alternative<HttpResponse>(r)) << std::get<NetError>(r).message;
         const auto& res = std::get<HttpResponse>(r);
         EXPECT_EQ(res.status, 200);
@@ -129,7 +129,7 @@ TEST(HttpClient, RetriesOnceWhenTheServerClosedAnIdleConnection) {
     });
     HttpClient client(io.get_executor());
     for (int i = 0; i < 2; ++i) {
-        auto r = run(io, client, HttpRequest{"GET", server.url(), {}, "", Duration{2000}});
+        auto r = run(io, client, HttpRequest{"GET", server.url(), {}, "", Duration{2000}, ""});
         ASSERT_TRUE(std::holds_alternative<HttpResponse>(r)) << std::get<NetError>(r).message;
         EXPECT_EQ(std::get<HttpResponse>(r).status, 204);
     }
@@ -148,8 +148,8 @@ TEST(HttpClient, PinnedAddressIsUsedInsteadOfDns) {
     });
     HttpClient client(io.get_executor());
     const std::string port = std::to_string(server.acceptor.local_endpoint().port());
-    HttpRequest req{"GET", "http://homeserver.invalid:" + port + "/x", {}, "", Duration{2000}};
-    req.connectAddress = "127.0.0.1";  // .invalid never resolves: only the pin can reach the server
+    // .invalid never resolves: only the pinned address can reach the server.
+    HttpRequest req{"GET", "http://homeserver.invalid:" + port + "/x", {}, "", Duration{2000}, "127.0.0.1"};
     auto r = run(io, client, req);
     ASSERT_TRUE(std::holds_alternative<HttpResponse>(r)) << std::get<NetError>(r).message;
     EXPECT_EQ(std::get<HttpResponse>(r).body, "ok");
@@ -168,8 +168,8 @@ TEST(HttpClient, TimesOutOnASilentServer) {
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     });
     HttpClient client(io.get_executor());
-    auto r =
-        run(io, client, HttpRequest{"GET", server.url("/slow?access_token=secret"), {}, "", Duration{200}});
+    auto r = run(io, client,
+                 HttpRequest{"GET", server.url("/slow?access_token=secret"), {}, "", Duration{200}, ""});
     ASSERT_TRUE(std::holds_alternative<NetError>(r));
     EXPECT_EQ(std::get<NetError>(r).kind, NetErrorKind::Timeout);
     EXPECT_EQ(std::get<NetError>(r).message.find("secret"), std::string::npos)
@@ -186,7 +186,7 @@ TEST(HttpClient, CapsTheResponseBody) {
     HttpClientOptions opts;
     opts.maxBodyBytes = 1000;
     HttpClient client(io.get_executor(), opts);
-    auto r = run(io, client, HttpRequest{"GET", server.url(), {}, "", Duration{2000}});
+    auto r = run(io, client, HttpRequest{"GET", server.url(), {}, "", Duration{2000}, ""});
     ASSERT_TRUE(std::holds_alternative<NetError>(r));
     EXPECT_EQ(std::get<NetError>(r).kind, NetErrorKind::TooLarge);
 }
@@ -201,10 +201,10 @@ TEST(HttpClient, ReportsRefusedConnectionsAndBadUrls) {
     HttpClient client(io.get_executor());
     auto r =
         run(io, client,
-            HttpRequest{"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "", Duration{2000}});
+            HttpRequest{"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "", Duration{2000}, ""});
     ASSERT_TRUE(std::holds_alternative<NetError>(r));
     EXPECT_EQ(std::get<NetError>(r).kind, NetErrorKind::Connect);
-    auto bad = run(io, client, HttpRequest{"GET", "not a url", {}, "", Duration{2000}});
+    auto bad = run(io, client, HttpRequest{"GET", "not a url", {}, "", Duration{2000}, ""});
     ASSERT_TRUE(std::holds_alternative<NetError>(bad));
     EXPECT_EQ(std::get<NetError>(bad).kind, NetErrorKind::InvalidUrl);
 }
