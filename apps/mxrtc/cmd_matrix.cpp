@@ -689,6 +689,15 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
                       "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
         cmd->add_flag("--mute-audio", o->media.muteAudio, "with --media: join with audio muted (MSC3291)");
         cmd->add_flag("--mute-video", o->media.muteVideo, "with --media: join with video muted (MSC3291)");
+        cmd->add_option(
+            "--ice-address", o->media.iceAddresses,
+            "with --media: local address to offer ICE candidates on (repeatable; default 127.0.0.1)");
+        cmd->add_option("--stun", o->media.stunServer, "with --media: STUN server, stun://host:port")
+            ->check(CLI::Validator(
+                [](std::string& v) {
+                    return v.starts_with("stun://") ? std::string() : std::string("must start with stun://");
+                },
+                "stun://HOST:PORT"));
         cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {

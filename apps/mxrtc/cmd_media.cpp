@@ -6,6 +6,7 @@
 #include "media_cli.hpp"
 
 #ifdef MXRTC_HAVE_RTC
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "mxrtc/matrix/store.hpp"
@@ -30,6 +31,14 @@ void registerMediaCommands(CLI::App&, const GlobalOptions&, Action&) {}  // no m
 #else
 
 namespace {
+
+void checkIceAddresses(const std::vector<std::string>& addresses) {
+    for (const auto& a : addresses) {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(a, ec);
+        if (ec) throw CliError{"--ice-address '" + a + "' is not an IP address of this machine"};
+    }
+}
 
 long msOf(const std::optional<Duration>& d) {
     return d ? static_cast<long>(d->count()) : -1;
@@ -75,6 +84,8 @@ class MeshMediaCli final : public CallMediaCli {
         config.media.e2ee = e2ee;
         config.media.recordDir = media.recordDir;
         config.media.streamId = "mxrtc-" + self.deviceId.str();
+        if (!media.iceAddresses.empty()) config.media.iceAddresses = media.iceAddresses;
+        config.media.stunServer = media.stunServer;
         config.media.audioMuted = media.muteAudio;
         config.media.videoMuted = media.muteVideo;
         if (media.lowLatency) {
@@ -163,6 +174,7 @@ std::unique_ptr<CallMediaCli> CallMediaCli::start(const GlobalOptions& g, boost:
                                                   matrix::CallOptions& options, const MediaCliOptions& media,
                                                   bool e2ee) {
     if (media.mode != "test") throw CliError{"--media must be 'test' (a tone and a test pattern)"};
+    checkIceAddresses(media.iceAddresses);
     if (options.foci.empty() || options.foci.front().type != "mesh") {
         throw CliError{
             "--media needs a mesh call (--focus mesh): media over a LiveKit SFU is not implemented"};
@@ -188,12 +200,15 @@ struct DirectCallCli {
     std::int64_t lifetimeMs = 60'000;
     std::string recordDir;
     double statsInterval = 1.0;
+    std::vector<std::string> iceAddresses;
+    std::string stunServer;
 };
 
 int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) {
     auto store = openStore(g);
     const auto session = requireSession(*store);
     const RoomId room = parseRoom(o.room);
+    checkIceAddresses(o.iceAddresses);
     if (!o.to.empty() && (o.to.front() != '@' || o.to.find(':') == std::string::npos))
         throw CliError{"--to must be a user id like @bob:example.org"};
     return runAsync([&](boost::asio::io_context& io) -> boost::asio::awaitable<int> {
@@ -206,6 +221,8 @@ int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) 
         options.media.dataChannel = false;
         options.media.recordDir = o.recordDir;
         options.media.streamId = "mxrtc-" + session.deviceId.str();
+        if (!o.iceAddresses.empty()) options.media.iceAddresses = o.iceAddresses;
+        options.media.stunServer = o.stunServer;
         std::size_t h = std::hash<std::string>{}(session.deviceId.str());
         options.media.toneFrequency = 300.0 + static_cast<double>(h % 601);
         options.peer.inviteLifetime = Duration{o.lifetimeMs};
@@ -309,6 +326,14 @@ void registerMediaCommands(CLI::App& app, const GlobalOptions& global, Action& a
         cmd->add_option("--duration", o->duration, "hang up this many seconds after connecting");
         cmd->add_option("--record", o->recordDir, "write what the other side sends into DIR");
         cmd->add_option("--stats-interval", o->statsInterval, "seconds between media reports (0 = none)");
+        cmd->add_option("--ice-address", o->iceAddresses,
+                        "local address to offer ICE candidates on (repeatable; default 127.0.0.1)");
+        cmd->add_option("--stun", o->stunServer, "STUN server, stun://host:port")
+            ->check(CLI::Validator(
+                [](std::string& v) {
+                    return v.starts_with("stun://") ? std::string() : std::string("must start with stun://");
+                },
+                "stun://HOST:PORT"));
         cmd->callback([&global, &action, o, placing] {
             action = [&global, o, placing] { return runDirectCall(global, *o, placing); };
         });

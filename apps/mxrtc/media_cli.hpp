@@ -22,6 +22,10 @@ struct MediaCliOptions {
     // Join muted (MSC3291, signalled in the stream metadata; silence / black frames are sent).
     bool muteAudio = false;
     bool muteVideo = false;
+    // Addresses whose host candidates we offer (default 127.0.0.1: the machine only) and an
+    // optional STUN server ("stun://host:port"), for calls between machines.
+    std::vector<std::string> iceAddresses;
+    std::string stunServer;
 };
 
 class CallMediaCli {

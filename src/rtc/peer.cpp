@@ -388,6 +388,7 @@ void Peer::Impl::build() {
         return;
     }
     webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
+    if (!options.stunServer.empty()) g_object_set(webrtc, "stun-server", options.stunServer.c_str(), nullptr);
 
     // ICE: host candidates from the configured addresses only, UDP only, no STUN/TURN.
     GstObject* ice = nullptr;

@@ -320,6 +320,12 @@ TEST_F(SynapseMesh, MediaOptionsAreCheckedWithOneLineErrors) {
     r = cli("alice", "join-call '" + room + "' --focus mesh --record /tmp/x");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.err.find("--record needs --media"), std::string::npos) << r.err;
+    r = cli("alice", "join-call '" + room + "' --focus mesh --media test --ice-address not-an-ip");
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_NE(r.err.find("is not an IP address"), std::string::npos) << r.err;
+    r = cli("alice", "join-call '" + room + "' --focus mesh --media test --stun turn.example.org");
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_NE(r.err.find("stun://"), std::string::npos) << r.err;
     r = cli("alice", "join-call '" + room + "' --focus mesh --media pink-noise");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -59,6 +59,7 @@ struct MediaOptions {
     int videoHeight = 120;
     int videoFramerate = 15;
     std::vector<std::string> iceAddresses{"127.0.0.1"};  // the only host candidates offered
+    std::string stunServer;                              // "stun://host:port" for server-reflexive candidates
     bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
     std::uint32_t jitterLatencyMs = 50;                  // webrtcbin jitterbuffer latency
     std::uint32_t icePacingMs = 0;  // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
