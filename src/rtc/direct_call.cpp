@@ -17,10 +17,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-TimePoint wallNow() {
-    return matrix::wallClockNow();
-}
-
 std::string syncFilter(const RoomId& room) {
     Json timeline = Json::object();
     timeline["limit"] = 50;
@@ -71,17 +67,17 @@ DirectCall::DirectCall(matrix::Client& client, matrix::LoginSession self, MediaE
       m_alive(std::make_shared<bool>(true)) {
     CallMedia::Events ev;
     ev.onLocalDescription = [this](const CallId&, const core::SessionDescription& d) {
-        if (m_call) execute(m_call->onLocalDescription(d, wallNow()));
+        if (m_call) execute(m_call->onLocalDescription(d, matrix::wallClockNow()));
     };
     ev.onLocalCandidate = [this](const CallId&, const core::IceCandidate& c) {
-        if (m_call) execute(m_call->onLocalCandidate(c, wallNow()));
+        if (m_call) execute(m_call->onLocalCandidate(c, matrix::wallClockNow()));
     };
     ev.onIceState = [this](const CallId&, core::IceConnectionState s) {
-        if (m_call) execute(m_call->onIceState(s, wallNow()));
+        if (m_call) execute(m_call->onIceState(s, matrix::wallClockNow()));
     };
     ev.onError = [this](const CallId&, const std::string& what) {
         emit(DirectCallEvent::Kind::Warning, "media failed: " + what);
-        if (m_call) execute(m_call->onMediaFailed(wallNow()));
+        if (m_call) execute(m_call->onMediaFailed(matrix::wallClockNow()));
     };
     m_media = std::make_unique<CallMedia>(engine, m_options.media, std::move(ev));
     m_media->prewarm();  // the invite or answer goes out as soon as the call starts
@@ -136,7 +132,7 @@ asio::awaitable<int> DirectCall::answer(Duration wait) {
 
 void DirectCall::hangup() {
     if (m_call && m_call->state() != core::CallState::Ended) {
-        execute(m_call->hangup(core::HangupReason::UserHangup, wallNow()));
+        execute(m_call->hangup(core::HangupReason::UserHangup, matrix::wallClockNow()));
         return;
     }
     m_hangupRequested = true;
@@ -150,7 +146,7 @@ void DirectCall::execute(core::CallEffects effects) {
             m_outbox.push_back(Outgoing{std::string(core::sendEventType(s->message.type())),
                                         core::serializeCallMessage(s->message)});
         } else if (const auto* w = std::get_if<core::ScheduleWakeup>(&e)) {
-            const auto delta = w->at - wallNow();
+            const auto delta = w->at - matrix::wallClockNow();
             m_timer.expires_after(delta > Duration{0} ? delta : Duration{0});
         } else if (const auto* st = std::get_if<core::CallStateChanged>(&e)) {
             if (st->state == core::CallState::Connected) m_connected = true;
@@ -192,7 +188,7 @@ asio::awaitable<void> DirectCall::drainOutbox() {
             const bool essential = next.type == "m.call.invite" || next.type == "m.call.answer";
             if (essential && m_call && m_call->state() != core::CallState::Ended) {
                 m_outbox.clear();
-                execute(m_call->hangup(core::HangupReason::UnknownError, wallNow()));
+                execute(m_call->hangup(core::HangupReason::UnknownError, matrix::wallClockNow()));
             }
         }
     }
@@ -210,12 +206,12 @@ asio::awaitable<void> DirectCall::timerLoop() {
             continue;  // re-armed
         }
         m_timer.expires_at(std::chrono::steady_clock::time_point::max());
-        if (m_call) execute(m_call->onWakeup(wallNow()));
+        if (m_call) execute(m_call->onWakeup(matrix::wallClockNow()));
     }
 }
 
 void DirectCall::handleTimeline(const Json& events, bool initial) {
-    const TimePoint now = wallNow();
+    const TimePoint now = matrix::wallClockNow();
     for (const auto& ev : events) {
         if (!ev.is_object()) continue;
         const std::string type = ev.value("type", std::string());
@@ -281,7 +277,7 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
     } else {
         m_call = std::make_unique<core::PeerCall>(CallId(randomToken()), m_self.userId,
                                                   PartyId(m_self.deviceId.str()), m_options.peer);
-        execute(m_call->placeCall(m_options.invitee, localMetadata(), wallNow()));
+        execute(m_call->placeCall(m_options.invitee, localMetadata(), matrix::wallClockNow()));
     }
 
     while (*alive && !m_hangupRequested && !(m_ended && m_outbox.empty() && !m_sending)) {

@@ -15,10 +15,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-TimePoint wallNow() {
-    return matrix::wallClockNow();
-}
-
 bool isCallSignalling(std::string_view type) {
     return type.starts_with("m.call.") || type.starts_with("org.matrix.call.");
 }
@@ -70,19 +66,19 @@ MeshSession::MeshSession(matrix::Client& client, matrix::LoginSession self, Slot
       m_alive(std::make_shared<bool>(true)) {
     CallMedia::Events ev;
     ev.onLocalDescription = [this](const CallId& c, const core::SessionDescription& d) {
-        if (m_mesh) execute(m_mesh->onLocalDescription(c, d, wallNow()));
+        if (m_mesh) execute(m_mesh->onLocalDescription(c, d, matrix::wallClockNow()));
     };
     ev.onLocalCandidate = [this](const CallId& c, const core::IceCandidate& cand) {
-        if (m_mesh) execute(m_mesh->onLocalCandidate(c, cand, wallNow()));
+        if (m_mesh) execute(m_mesh->onLocalCandidate(c, cand, matrix::wallClockNow()));
     };
     ev.onIceState = [this](const CallId& c, core::IceConnectionState s) {
-        if (m_mesh) execute(m_mesh->onIceState(c, s, wallNow()));
+        if (m_mesh) execute(m_mesh->onIceState(c, s, matrix::wallClockNow()));
     };
     ev.onError = [this](const CallId& c, const std::string& what) {
         auto it = m_memberOf.find(c);
         warn(it != m_memberOf.end() ? it->second.first.str() : "",
              it != m_memberOf.end() ? it->second.second.str() : "", "media failed: " + what);
-        if (m_mesh) execute(m_mesh->onMediaFailed(c, wallNow()));
+        if (m_mesh) execute(m_mesh->onMediaFailed(c, matrix::wallClockNow()));
     };
     m_media = std::make_unique<CallMedia>(engine, m_config.media, std::move(ev));
     if (m_config.prewarm) m_media->prewarm();
@@ -148,7 +144,7 @@ void MeshSession::syncMembers(const core::RoomCalls& calls) {
     }
     const std::string session = sessionOf(*own);
     if (m_mesh && session == m_sessionId) {
-        execute(m_mesh->onMembersChanged(members, wallNow()));
+        execute(m_mesh->onMembersChanged(members, matrix::wallClockNow()));
         return;
     }
     if (m_mesh) leave();  // we rejoined: a new session replaces every call of the old one
@@ -161,10 +157,10 @@ void MeshSession::syncMembers(const core::RoomCalls& calls) {
         stream.purpose = core::StreamPurpose::UserMedia;
         stream.audioMuted = m_config.media.audioMuted;
         stream.videoMuted = m_config.media.videoMuted;
-        execute(
-            m_mesh->setLocalMetadata(core::SdpStreamMetadata{{m_config.media.streamId, stream}}, wallNow()));
+        execute(m_mesh->setLocalMetadata(core::SdpStreamMetadata{{m_config.media.streamId, stream}},
+                                         matrix::wallClockNow()));
     }
-    execute(m_mesh->join(members, wallNow()));
+    execute(m_mesh->join(members, matrix::wallClockNow()));
     auto early = std::move(m_early);
     m_early.clear();
     for (const auto& msg : early)
@@ -192,12 +188,12 @@ void MeshSession::onToDevice(const matrix::ReceivedToDevice& msg) {
         if (m_early.size() < m_config.maxEarlyMessages) m_early.push_back(msg);
         return;
     }
-    execute(m_mesh->onToDevice(msg.origin.sender, msg.type, msg.content, wallNow()));
+    execute(m_mesh->onToDevice(msg.origin.sender, msg.type, msg.content, matrix::wallClockNow()));
 }
 
 void MeshSession::leave() {
     if (!m_mesh) return;
-    execute(m_mesh->leave(wallNow()));
+    execute(m_mesh->leave(matrix::wallClockNow()));
     m_mesh.reset();
     m_media->closeAll();
     m_memberOf.clear();
@@ -219,7 +215,7 @@ void MeshSession::execute(core::CallEffects effects) {
                 m_listener({MeshEvent::Kind::PeerStarted, started->user.str(), started->device.str(),
                             started->direction == core::CallDirection::Outbound ? "outbound" : "inbound"});
         } else if (const auto* w = std::get_if<core::ScheduleWakeup>(&e)) {
-            const auto delta = w->at - wallNow();
+            const auto delta = w->at - matrix::wallClockNow();
             m_timer.expires_after(delta > Duration{0} ? delta : Duration{0});
         } else if (const auto* st = std::get_if<core::CallStateChanged>(&e)) {
             auto it = m_memberOf.find(st->call);
@@ -250,7 +246,7 @@ void MeshSession::execute(core::CallEffects effects) {
     }
     if (m_mesh) {
         if (auto next = m_mesh->nextWakeup()) {
-            const auto delta = *next - wallNow();
+            const auto delta = *next - matrix::wallClockNow();
             m_timer.expires_after(delta > Duration{0} ? delta : Duration{0});
         }
     }
@@ -313,7 +309,7 @@ asio::awaitable<void> MeshSession::timerLoop() {
         if (!*alive) co_return;
         if (ec == asio::error::operation_aborted) continue;  // re-armed
         m_timer.expires_at(std::chrono::steady_clock::time_point::max());
-        if (m_mesh) execute(m_mesh->onWakeup(wallNow()));
+        if (m_mesh) execute(m_mesh->onWakeup(matrix::wallClockNow()));
     }
 }
 

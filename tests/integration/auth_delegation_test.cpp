@@ -55,7 +55,7 @@ class LiveKitServer {
     bool up() const { return m_up; }
     std::string wsUrl() const { return "ws://127.0.0.1:" + std::to_string(m_port); }
     std::string httpUrl() const { return "http://127.0.0.1:" + std::to_string(m_port); }
-    std::string logs() const { return readFile(m_dir / "lk.log"); }
+    std::string logs() const { return readWholeFile(m_dir / "lk.log"); }
 
   private:
     fs::path m_dir;
@@ -98,7 +98,7 @@ class Participant {
         return std::nullopt;
     }
     void leave() const { std::ofstream(m_dir / "leave") << "bye\n"; }
-    std::string output() const { return readFile(m_dir / "out"); }
+    std::string output() const { return readWholeFile(m_dir / "out"); }
 
   private:
     fs::path m_dir;

@@ -30,6 +30,7 @@
 #include "mxrtc/core/identity.hpp"
 #include "mxrtc/net/http_client.hpp"
 #include "support/subprocess.hpp"
+#include "support/synapse_env.hpp"
 
 extern char** environ;
 
@@ -46,30 +47,9 @@ using namespace std::chrono_literals;
 constexpr const char* kKey = "devkey";
 constexpr const char* kSecret = "integration-secret-integration-secret";
 
-inline std::map<std::string, std::string> readEnvFile(const std::string& path) {
-    std::map<std::string, std::string> env;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto eq = line.find('=');
-        if (eq != std::string::npos && !line.starts_with('#')) env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    return env;
-}
-
-inline std::string readFile(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-inline std::string shellQuote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
+using mxrtc::test::readEnvFile;
+using mxrtc::test::readWholeFile;
+using mxrtc::test::shellQuote;
 
 struct Http {
     int status = 0;
@@ -159,7 +139,7 @@ class AuthProcess {
         }
         for (int i = 0; i < 200 && m_port == 0; ++i) {
             if (fs::exists(portFile)) {
-                m_port = std::stoi(readFile(portFile));
+                m_port = std::stoi(readWholeFile(portFile));
                 break;
             }
             int status = 0;
@@ -182,7 +162,7 @@ class AuthProcess {
     std::string url(const std::string& path) const {
         return "http://127.0.0.1:" + std::to_string(m_port) + path;
     }
-    std::string logs() const { return readFile(m_dir / "stderr"); }
+    std::string logs() const { return readWholeFile(m_dir / "stderr"); }
 
     // SIGTERM, then wait (bounded). Returns the exit status (-1 if it had to be killed).
     int stop(std::chrono::milliseconds timeout = 8000ms) {

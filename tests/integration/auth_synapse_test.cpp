@@ -392,7 +392,7 @@ TEST_F(AuthWithSynapse, FullAccessUsersGetTheRoomCreatedOnARealLiveKit) {
         up = call("GET", lkHttp + "/").status == 200;
         if (!up) std::this_thread::sleep_for(50ms);
     }
-    ASSERT_TRUE(up) << readFile(dir / "lk.log");
+    ASSERT_TRUE(up) << readWholeFile(dir / "lk.log");
 
     auto env = baseEnv(synapse().serverName);
     env["LIVEKIT_URL"] = "ws://127.0.0.1:" + std::to_string(lkPort);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/json_lines.hpp"
 #include "support/process.hpp"
 #include "support/subprocess.hpp"
 #include "support/synapse_env.hpp"
@@ -30,16 +31,7 @@ using mxrtc::test::BackgroundProcess;
 
 using mxrtc::test::synapseEnv;
 
-std::vector<Json> jsonLines(const std::string& text) {
-    std::vector<Json> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto j = Json::parse(line, nullptr, false);
-        if (j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
-}
+using mxrtc::test::jsonLines;
 
 bool startsWithUser(const Json& j, const std::string& user) {
     return j.value("user_id", "").rfind("@" + user + ":", 0) == 0;

@@ -23,6 +23,7 @@
 #include "mxrtc/e2ee/key_messages.hpp"
 #include "support/olm_device.hpp"
 #include "support/process.hpp"
+#include "support/subprocess.hpp"
 
 namespace {
 
@@ -34,17 +35,7 @@ using mxrtc::test::BackgroundProcess;
 using mxrtc::test::OlmDevice;
 using mxrtc::test::take;
 
-std::string shellQuote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
+using mxrtc::test::shellQuote;
 
 // The JSON lines the node peer printed so far.
 std::vector<Json> lines(const BackgroundProcess& p) {

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "mxrtc/matrix/client.hpp"
+#include "support/json_lines.hpp"
 #include "support/olm_device.hpp"
 #include "support/process.hpp"
 #include "support/subprocess.hpp"
@@ -40,16 +41,7 @@ using mxrtc::test::take;
 constexpr const char* kJsFocusUrl = "https://js-sfu.example.org/livekit/jwt";
 constexpr const char* kCppFocusUrl = "https://cpp-sfu.example.org/livekit/jwt";
 
-std::vector<Json> jsonLines(const std::string& text) {
-    std::vector<Json> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto j = Json::parse(line, nullptr, false);
-        if (j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
-}
+using mxrtc::test::jsonLines;
 
 using Pred = std::function<bool(const Json&)>;
 

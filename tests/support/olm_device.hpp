@@ -16,6 +16,7 @@
 #include "mxrtc/matrix/client.hpp"
 #include "mxrtc/matrix/olm_transport.hpp"
 #include "mxrtc/olm/machine.hpp"
+#include "support/synapse_env.hpp"
 
 // ASSERT_* returns from the function; in a coroutine that must be co_return.
 #define CO_ASSERT_TRUE(cond)                            \
@@ -25,17 +26,6 @@
     }
 
 namespace mxrtc::test {
-
-inline std::map<std::string, std::string> readEnvFile(const std::string& path) {
-    std::map<std::string, std::string> env;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    return env;
-}
 
 template <typename T>
 T take(matrix::MxResult<T>&& r, const char* what) {

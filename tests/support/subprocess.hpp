@@ -24,6 +24,14 @@ inline std::string readWholeFile(const std::filesystem::path& p) {
     return ss.str();
 }
 
+// `s` as one /bin/sh word.
+inline std::string shellQuote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 // `command` is passed to /bin/sh; `input` is written to its stdin.
 inline ProcessResult runWithInput(const std::string& command, const std::string& input) {
     namespace fs = std::filesystem;

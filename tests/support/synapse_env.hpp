@@ -1,6 +1,6 @@
-// The running Synapse test fixture (cmake/Synapse.cmake), as KEY=VALUE pairs from its env file:
-// MXRTC_SYNAPSE_URL, MXRTC_SYNAPSE_SERVER_NAME, MXRTC_SYNAPSE_SHARED_SECRET, ... Empty when the
-// fixture did not start (tests then skip). Needs MXRTC_SYNAPSE_ENV_FILE (mxrtc_use_synapse()).
+// KEY=VALUE env files (the Synapse fixture's, cmake/Synapse.cmake): MXRTC_SYNAPSE_URL,
+// MXRTC_SYNAPSE_SERVER_NAME, MXRTC_SYNAPSE_SHARED_SECRET, ... Empty when the file is missing (the
+// fixture did not start; tests then skip). Lines starting with '#' are comments.
 #pragma once
 
 #include <fstream>
@@ -9,15 +9,21 @@
 
 namespace mxrtc::test {
 
-inline std::map<std::string, std::string> synapseEnv() {
+inline std::map<std::string, std::string> readEnvFile(const std::string& path) {
     std::map<std::string, std::string> env;
-    std::ifstream in(MXRTC_SYNAPSE_ENV_FILE);
+    std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+        const auto eq = line.find('=');
+        if (eq != std::string::npos && !line.starts_with('#')) env[line.substr(0, eq)] = line.substr(eq + 1);
     }
     return env;
 }
+
+#ifdef MXRTC_SYNAPSE_ENV_FILE  // set by mxrtc_use_synapse()
+inline std::map<std::string, std::string> synapseEnv() {
+    return readEnvFile(MXRTC_SYNAPSE_ENV_FILE);
+}
+#endif
 
 }  // namespace mxrtc::test
