@@ -457,20 +457,16 @@ asio::awaitable<void> CallShell::syncLoop() {
                 if (auto it = join->find(m_options.room.str()); it != join->end()) room = &*it;
             }
         }
+        // The timeline's events, read once: members from them, then the Megolm key events.
+        Json timeline = Json::array();
         if (room != nullptr) {
             if (auto st = room->find("state"); st != room->end())
                 applyEvents(st->value("events", Json::array()));
             if (auto tl = room->find("timeline"); tl != room->end())
-                applyEvents(tl->value("events", Json::array()));
+                timeline = tl->value("events", Json::array());
+            applyEvents(timeline);
         }
-        if (m_keys && m_options.encryption != nullptr) {
-            Json timeline = Json::array();
-            if (room != nullptr) {
-                if (auto tl = room->find("timeline"); tl != room->end())
-                    timeline = tl->value("events", Json::array());
-            }
-            receiveRoomKeyEvents(timeline);
-        }
+        if (m_keys && m_options.encryption != nullptr) receiveRoomKeyEvents(timeline);
     }
 }
 
