@@ -114,14 +114,6 @@ std::optional<UserId> DirectCall::remote() const {
     return m_call->opponentUser();
 }
 
-std::optional<core::SdpStreamMetadata> DirectCall::localMetadata() const {
-    if (m_options.media.streamId.empty()) return std::nullopt;
-    core::StreamMetadata stream;
-    stream.audioMuted = m_options.media.audioMuted;
-    stream.videoMuted = m_options.media.videoMuted;
-    return core::SdpStreamMetadata{{m_options.media.streamId, stream}};
-}
-
 asio::awaitable<int> DirectCall::place() {
     co_return co_await run(Mode::Place, Duration{0});
 }
@@ -249,7 +241,7 @@ void DirectCall::handleTimeline(const Json& events, bool initial) {
     }
     // Answer only after the whole batch (MSC2746: an invite followed by its hangup never rings).
     if (m_mode == Mode::Answer && m_call && m_call->state() == core::CallState::Ringing)
-        execute(m_call->answer(localMetadata(), now));
+        execute(m_call->answer(streamMetadata(m_options.media), now));
 }
 
 asio::awaitable<void> DirectCall::syncInto(std::string since, Duration timeout, std::string filter,
@@ -277,7 +269,8 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
     } else {
         m_call = std::make_unique<core::PeerCall>(CallId(randomToken()), m_self.userId,
                                                   PartyId(m_self.deviceId.str()), m_options.peer);
-        execute(m_call->placeCall(m_options.invitee, localMetadata(), matrix::wallClockNow()));
+        execute(
+            m_call->placeCall(m_options.invitee, streamMetadata(m_options.media), matrix::wallClockNow()));
     }
 
     while (*alive && !m_hangupRequested && !(m_ended && m_outbox.empty() && !m_sending)) {

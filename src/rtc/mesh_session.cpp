@@ -152,14 +152,8 @@ void MeshSession::syncMembers(const core::RoomCalls& calls) {
     m_ownSeenAt = now;
     core::MeshSelf self{m_self.userId, m_self.deviceId, m_sessionId, m_slot.str()};
     m_mesh = std::make_unique<core::MeshCall>(self, randomToken, m_config.mesh);
-    if (!m_config.media.streamId.empty()) {  // MSC3077/MSC3291: our one user-media stream, its mute state
-        core::StreamMetadata stream;
-        stream.purpose = core::StreamPurpose::UserMedia;
-        stream.audioMuted = m_config.media.audioMuted;
-        stream.videoMuted = m_config.media.videoMuted;
-        execute(m_mesh->setLocalMetadata(core::SdpStreamMetadata{{m_config.media.streamId, stream}},
-                                         matrix::wallClockNow()));
-    }
+    if (auto metadata = streamMetadata(m_config.media))
+        execute(m_mesh->setLocalMetadata(*metadata, matrix::wallClockNow()));
     execute(m_mesh->join(members, matrix::wallClockNow()));
     auto early = std::move(m_early);
     m_early.clear();

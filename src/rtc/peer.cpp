@@ -670,6 +670,15 @@ void Peer::Impl::packetizeVideoFrame(GstSample* sample) {
 
 // ---- public API (Asio side) ------------------------------------------------------------------------
 
+std::optional<core::SdpStreamMetadata> streamMetadata(const MediaOptions& options) {
+    if (options.streamId.empty()) return std::nullopt;
+    core::StreamMetadata stream;
+    stream.purpose = core::StreamPurpose::UserMedia;
+    stream.audioMuted = options.audioMuted;
+    stream.videoMuted = options.videoMuted;
+    return core::SdpStreamMetadata{{options.streamId, stream}};
+}
+
 Peer::Peer(MediaEngine& engine, MediaOptions options, Listener listener) : m_impl(std::make_shared<Impl>()) {
     m_impl->engine = engine.impl();
     m_impl->options = std::move(options);

@@ -76,7 +76,6 @@ class DirectCall {
                                           std::optional<matrix::MxResult<nlohmann::json>>& out);
     boost::asio::awaitable<void> timerLoop();
     void emit(DirectCallEvent::Kind kind, std::string detail);
-    std::optional<core::SdpStreamMetadata> localMetadata() const;
 
     matrix::Client& m_client;
     matrix::LoginSession m_self;

@@ -94,6 +94,10 @@ struct PeerStats {
     std::chrono::steady_clock::time_point createdAt;  // what the durations above count from
 };
 
+// What our descriptions carry as MSC3077/MSC3291 stream metadata: the one user-media stream
+// (options.streamId) with its mute state; nullopt without a stream id.
+std::optional<core::SdpStreamMetadata> streamMetadata(const MediaOptions& options);
+
 class Peer {
   public:
     struct Listener {
