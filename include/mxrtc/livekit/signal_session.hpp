@@ -15,15 +15,19 @@
 // mid -> track mapping (redone on every subscriber offer) are state here.
 #pragma once
 
+#include <array>
+#include <deque>
 #include <map>
-#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "mxrtc/common/time.hpp"
 #include "mxrtc/livekit/messages.hpp"
+#include "mxrtc/livekit/sdp.hpp"
+#include "mxrtc/livekit/url.hpp"
 
 namespace mxrtc::livekit {
 
@@ -78,7 +82,11 @@ struct OpenSocket {  // shell: signalUrl(...) with reconnect=1&sid= when `resume
     bool resume = false;
     std::string participantSid;  // resume only
     bool freshToken = false;     // full rejoin: fetch a new JWT first (the room may need creating)
+    ReconnectReason reconnectReason = ReconnectReason::Unknown;  // resume only: reconnect_reason=
 };
+// Close the current socket (sending what is queued first). The shell reports nothing more about
+// that socket afterwards: a later onSocketOpened/onSocketFailed/onMessage is about the socket of
+// the next OpenSocket.
 struct CloseSocket {};
 struct SendSignal {
     SignalRequest message;
@@ -87,9 +95,10 @@ struct CreatePeerConnections {  // close any existing pair first; publisher only
     std::vector<IceServer> iceServers;
     bool publisher = true;
 };
+// Close both peer connections; as with CloseSocket, nothing more is reported about them.
 struct ClosePeerConnections {};
 struct ApplySubscriberOffer {        // set remote offer, create answer -> onLocalDescription(Subscriber)
-    SessionDescription description;  // already limited to Opus/VP8 (sdp::restrictCodecs)
+    SessionDescription description;  // as sent: the shell limits it to Opus/VP8 (sdp::restrictCodecs)
     bool iceRestart = false;         // the ICE credentials changed
 };
 struct ApplyPublisherAnswer {
@@ -186,6 +195,75 @@ class SignalSession {
     const std::map<std::string, RemoteTrack>& subscriberTracks() const noexcept { return m_byMid; }
 
   private:
+    using Effects = SignalEffects;
+    enum class Link { None, Opening, Open };  // the socket of the last OpenSocket
+    enum class Timer { Join, Liveness, Ping, Retry, GiveUp };  // on a tie, the first wins
+    enum class Phase { Waiting, Requested, Published };              // a local track's publication
+    enum class Negotiation { Idle, CreatingOffer, AwaitingAnswer };  // the publisher's offer/answer
+    struct Local {
+        LocalTrack track;  // track.muted: what the app wants now
+        Phase phase = Phase::Waiting;
+        std::string sid;           // TR_… once published
+        bool serverMuted = false;  // the mute state the server has from us
+        TimePoint deadline{};      // Requested: the AddTrack timeout
+    };
+    struct PeerConnectionSide {
+        bool localSent = false;                     // our description went out: candidates may follow it
+        bool remoteApplied = false;                 // the remote description was handed to the shell
+        std::vector<std::string> localCandidates;   // waiting for localSent
+        std::vector<std::string> remoteCandidates;  // waiting for remoteApplied
+    };
+
+    // signal_session.cpp: state, timers, socket, messages, ping, leave
+    void setState(SignalState s, std::string detail, Effects& out);
+    void arm(Timer t, TimePoint at) { m_timers[t] = at; }
+    void disarm(Timer t) { m_timers.erase(t); }
+    void send(SignalRequest message, Effects& out);
+    void openSocket(bool resume, Effects& out, TimePoint now);
+    void closeSocket(Effects& out);
+    void closePeerConnections(Effects& out);
+    void close(DisconnectReason reason, std::string detail, bool error, Effects& out);
+    void onJoin(const JoinResponse& join, TimePoint now, Effects& out);
+    void onReconnected(const ReconnectResponse& response, TimePoint now, Effects& out);
+    void onServerLeave(const Leave& leave, TimePoint now, Effects& out);
+    void enterConnected(TimePoint now, Effects& out);
+    void sendPing(TimePoint now, Effects& out);
+    void onTimer(Timer t, TimePoint now, Effects& out);
+
+    // signal_session_reconnect.cpp: resume, full rejoin, backoff, giving up
+    void signalLost(std::string detail, TimePoint now, Effects& out);
+    void startResume(std::string detail, TimePoint now, Effects& out);
+    void startRejoin(std::string detail, TimePoint now, Effects& out);
+    void attemptFailed(std::string detail, TimePoint now, Effects& out);
+    void retry(TimePoint now, Effects& out);
+    void beginEpisode(TimePoint now);
+    Duration backoff(int failedAttempts) const;
+
+    // signal_session_tracks.cpp: local tracks, publisher negotiation, candidates
+    Local* findLocal(const std::string& cid);
+    Local* findLocalBySid(const std::string& sid);
+    void sendAddTrack(Local& local, TimePoint now, Effects& out);
+    void sendWaitingTracks(TimePoint now, Effects& out);
+    void onTrackPublished(const TrackPublished& published, TimePoint now, Effects& out);
+    void onRequestResponse(const RequestResponse& response, TimePoint now, Effects& out);
+    void rejectLocal(const std::string& cid, std::string reason, Effects& out);  // dropped for good
+    void onServerMute(const MuteTrack& mute, Effects& out);
+    void onTrackUnpublished(const TrackUnpublished& unpublished, Effects& out);
+    void maybeNegotiate(Effects& out);
+    void onPublisherAnswer(const PublisherAnswer& answer, TimePoint now, Effects& out);
+    void onRemoteTrickle(const Trickle& trickle, Effects& out);
+    void flushLocalCandidates(SignalTarget target, Effects& out);
+    void remoteDescriptionApplied(SignalTarget target, Effects& out);
+    void resetPeerConnectionState();
+
+    // signal_session_remote.cpp: participants, subscriber offers, the mid -> track map
+    void onSubscriberOffer(const SubscriberOffer& offer, Effects& out);
+    void onParticipantUpdate(const ParticipantUpdate& update, Effects& out);
+    void applyParticipantSnapshot(const std::vector<ParticipantInfo>& others, Effects& out);
+    std::map<std::string, RemoteTrack> buildTrackMap() const;
+    void remapTracks(bool always, Effects& out);
+    bool isOwn(const ParticipantInfo& p) const;
+
     SignalSessionConfig m_config;
     SignalState m_state = SignalState::Idle;
     std::string m_participantSid;
@@ -194,9 +272,33 @@ class SignalSession {
     std::optional<Duration> m_rtt;
     std::map<std::string, ParticipantInfo> m_participants;  // by sid, without ourselves
     std::map<std::string, RemoteTrack> m_byMid;
-    // The implementation adds what it needs below (pending tracks, timers, buffers, …).
-    struct Pending;
-    std::shared_ptr<Pending> m_pending;
+
+    Link m_link = Link::None;
+    std::map<Timer, TimePoint> m_timers;
+    Duration m_pingInterval{0};
+    Duration m_pingTimeout{0};
+    std::vector<SignalRequest> m_outbox;  // produced while resuming: sent once resumed
+
+    // Reconnecting: one episode from losing the room until Connected again (or giving up).
+    std::optional<TimePoint> m_episodeStart;
+    int m_resumeTries = 0;      // resume sockets opened in this episode
+    int m_rejoinFails = 0;      // failed rejoin attempts in this episode (for the backoff)
+    int m_resumeFails = 0;      // failed resume attempts in this episode (for the backoff)
+    std::string m_lastProblem;  // why the episode started / the last attempt failed
+
+    std::vector<Local> m_local;              // in publish() order: republished in that order after a rejoin
+    bool m_peerConnections = false;          // CreatePeerConnections emitted and not closed since
+    std::array<PeerConnectionSide, 2> m_pc;  // by SignalTarget
+    Negotiation m_negotiation = Negotiation::Idle;
+    bool m_publisherDirty = false;  // a track was published since the last offer was created
+    std::uint32_t m_publisherOfferId = 0;
+    std::optional<SessionDescription> m_lastPublisherOffer;
+
+    std::deque<std::uint32_t> m_subscriberOfferIds;  // offers applied and not yet answered
+    std::string m_subscriberUfrag;
+    std::vector<sdp::MediaSection> m_subscriberMedia;  // of the last subscriber offer
+    std::map<std::string, std::string> m_midToTrackId;
+    std::set<std::string> m_departed;  // participant sids seen DISCONNECTED
 };
 
 }  // namespace mxrtc::livekit
