@@ -531,7 +531,7 @@ bool isRequestCase(int field) {
 }
 
 template <typename>
-inline constexpr bool kAlwaysFalse = false;
+[[maybe_unused]] inline constexpr bool kAlwaysFalse = false;  // for static_assert in if-constexpr chains
 
 constexpr int kMaxFieldNumber = (1 << 29) - 1;  // protobuf's limit
 
