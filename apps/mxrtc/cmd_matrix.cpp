@@ -1,4 +1,4 @@
-// Online commands: login, rooms, create-room, join-room, join-call, leave-call, sessions, history,
+// Online commands: login, rooms, create-room, join-room, leave-call, sessions, history,
 // ring, wait-ring, decline. Each runs one coroutine on a fresh io_context; the session (token,
 // device) lives in the profile's SQLite store and is never printed.
 #include <openssl/rand.h>
@@ -19,17 +19,13 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "media_cli.hpp"
 #include "mxrtc/core/membership.hpp"
 #include "mxrtc/core/membership_wire.hpp"
 #include "mxrtc/core/notification.hpp"
 #include "mxrtc/core/ring.hpp"
 #include "mxrtc/matrix/call.hpp"
 #include "mxrtc/matrix/client.hpp"
-#include "mxrtc/matrix/olm_transport.hpp"
 #include "mxrtc/matrix/store.hpp"
-#include "mxrtc/olm/machine.hpp"
-#include "mxrtc/olm/pickle_store.hpp"
 
 namespace mxrtc::cli {
 
@@ -101,8 +97,6 @@ RoomId parseRoom(const std::string& text) {
     return RoomId(text);
 }
 
-namespace {
-
 std::string isoTime(TimePoint t) {
     const std::time_t secs = static_cast<std::time_t>(toUnixMs(t) / 1000);
     std::tm tm{};
@@ -111,6 +105,8 @@ std::string isoTime(TimePoint t) {
     std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
     return buf;
 }
+
+namespace {
 
 // ---- login / rooms -------------------------------------------------------------------------------
 
@@ -220,194 +216,6 @@ int runJoinRoom(const GlobalOptions& g, const std::string& room) {
 }
 
 // ---- calls ---------------------------------------------------------------------------------------
-
-struct JoinCallOptions {
-    std::string room;
-    double duration = 0;  // seconds; 0 = until Ctrl-C
-    std::string focusUrl;
-    std::int64_t delayMs = 8000;
-    std::string intent;
-    bool watch = false;
-    bool e2ee = false;
-    std::string keyTransport = "to-device";  // or "room" (legacy Megolm room events)
-    MediaCliOptions media;
-};
-
-// The key that encrypts this profile's Olm pickles: $MXRTC_PICKLE_KEY, else <profile>/pickle.key
-// (32 random bytes, hex, created on first use with mode 0600).
-olm::PickleKey pickleKey(const GlobalOptions& g) {
-    if (const char* env = std::getenv("MXRTC_PICKLE_KEY"); env != nullptr && *env != '\0')
-        return olm::PickleKey(env);
-    const std::string path = profileDir(g) + "/pickle.key";
-    std::ifstream in(path);
-    std::string key;
-    if (in >> key && key.size() >= 32) return olm::PickleKey(key);
-    std::array<std::uint8_t, 32> raw{};
-    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
-        throw CliError{"no randomness for the pickle key"};
-    key = hexEncode(raw);
-    {
-        std::ofstream out(path, std::ios::trunc);
-        out << key << "\n";
-        if (!out) throw CliError{"cannot write " + path};
-    }
-    ::chmod(path.c_str(), 0600);
-    return olm::PickleKey(key);
-}
-
-void printUpdate(const GlobalOptions& g, const matrix::CallUpdate& u) {
-    using K = matrix::CallUpdate::Kind;
-    static constexpr const char* names[] = {"member_joined", "member_left", "status",       "probably_left",
-                                            "warning",       "gave_up",     "key_received", "own_key"};
-    static_assert(std::size(names) == static_cast<std::size_t>(K::OwnKey) + 1,
-                  "a name for every update kind");
-    if (g.json) {
-        Json j{{"event", names[static_cast<int>(u.kind)]}, {"ts", toUnixMs(u.at)}};
-        if (!u.user.empty()) j["user_id"] = u.user;
-        if (!u.device.empty()) j["device_id"] = u.device;
-        if (!u.detail.empty()) j["detail"] = u.detail;
-        // Media keys: a fingerprint to compare with other implementations, never the key itself.
-        if (u.key) j["key_sha256"] = hexEncode(sha256(u.key->key));
-        if (!u.identity.empty()) j["identity"] = u.identity;
-        std::cout << j.dump() << std::endl;
-        return;
-    }
-    switch (u.kind) {
-        case K::MemberJoined:
-            std::cout << isoTime(u.at) << " joined " << u.user << " " << u.device
-                      << (u.detail == "self" ? " (this device)" : "") << std::endl;
-            break;
-        case K::MemberLeft:
-            std::cout << isoTime(u.at) << " left   " << u.user << " " << u.device << " (" << u.detail << ")"
-                      << std::endl;
-            break;
-        case K::Status:
-            if (!g.quiet) std::cerr << "call: " << u.detail << std::endl;
-            break;
-        case K::ProbablyLeft:
-            std::cerr << "call: "
-                      << (u.detail == "true" ? "connection lost: the server has probably removed us"
-                                             : "connection restored")
-                      << std::endl;
-            break;
-        case K::Warning:
-            if (!g.quiet) std::cerr << "warning: " << u.detail << std::endl;
-            break;
-        case K::GaveUp:
-            std::cerr << "mxrtc: " << u.detail << std::endl;
-            break;
-        case K::KeyReceived:
-            std::cout << isoTime(u.at) << " key    " << u.user << " " << u.device << " index " << u.detail
-                      << " (Olm-verified)" << std::endl;
-            break;
-        case K::OwnKey:
-            std::cout << isoTime(u.at) << " using our media key index " << u.detail << std::endl;
-            break;
-    }
-}
-
-int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
-    if (!o.media.recordDir.empty() && o.media.mode.empty()) throw CliError{"--record needs --media test"};
-    if (!o.media.mode.empty() && o.watch) throw CliError{"--media cannot be combined with --watch"};
-    auto store = openStore(g);
-    const auto session = requireSession(*store);
-    const RoomId room = parseRoom(o.room);
-    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
-        Client client(io.get_executor(), session.homeserver);
-        client.setAccessToken(session.accessToken);
-        matrix::CallOptions opts;
-        opts.room = room;
-        opts.join = !o.watch;
-        opts.membership.delayedLeaveDelay = Duration{o.delayMs};
-        if (!o.intent.empty()) opts.callIntent = o.intent;
-        std::string focus = o.focusUrl;
-        if (focus == "mesh") {  // full mesh (MSC3401): peers connect directly, no SFU
-            opts.foci.push_back(core::Transport{"mesh", Json{{"type", "mesh"}}});
-        } else if (focus.empty()) {
-            // The homeserver's advertised transports, else none (a mesh-only / watch-only client).
-            auto t = co_await client.rtcTransports();
-            if (ok(t)) {
-                for (const auto& tr : std::get<Json>(t).value("rtc_transports", Json::array())) {
-                    if (tr.value("type", std::string()) == "livekit") {
-                        opts.foci.push_back(core::Transport{"livekit", tr});
-                        break;
-                    }
-                }
-            }
-        } else {
-            Json tr{{"type", "livekit"}, {"livekit_service_url", focus}, {"livekit_alias", room.str()}};
-            opts.foci.push_back(core::Transport{"livekit", tr});
-        }
-        if (opts.foci.empty() && focus.empty()) {
-            // Older servers: the rtc_foci advertised in .well-known/matrix/client.
-            auto wk = co_await Client::wellKnown(client.http(), session.homeserver);
-            if (ok(wk)) {
-                for (const auto& tr :
-                     std::get<Json>(wk).value("org.matrix.msc4143.rtc_foci", Json::array())) {
-                    if (tr.is_object() && tr.value("type", std::string()) == "livekit") {
-                        opts.foci.push_back(core::Transport{"livekit", tr});
-                        break;
-                    }
-                }
-            }
-        }
-        const std::string syncKey = "sync_token:" + room.str();
-        opts.initialSyncToken = store->get(syncKey).value_or("");
-        opts.onSyncToken = [&store, syncKey](const std::string& token) { (void)store->put(syncKey, token); };
-        if (!opts.foci.empty() && opts.foci.front().type == "livekit" &&
-            !opts.foci.front().raw.contains("livekit_alias")) {
-            opts.foci.front().raw["livekit_alias"] = room.str();
-        }
-        progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
-                        session.userId.str() + " (Ctrl-C to leave)");
-        std::unique_ptr<olm::SqlitePickleStore> pickles;
-        std::unique_ptr<olm::OlmMachine> machine;
-        std::unique_ptr<matrix::OlmTransport> transport;
-        if (o.e2ee) {
-            auto store = olm::SqlitePickleStore::open(profileDir(g) + "/olm.db");
-            if (!store) throw CliError{store.error().message};
-            pickles = std::move(store.value());
-            auto m = olm::OlmMachine::open(session.userId, session.deviceId, pickleKey(g), *pickles,
-                                           olm::systemRandom());
-            if (!m) throw CliError{"cannot open the Olm account: " + m.error().message};
-            machine = std::move(m.value());
-            transport = std::make_unique<matrix::OlmTransport>(client, session, *machine);
-            opts.encryption = transport.get();
-            if (o.keyTransport == "room") opts.keyTransport = matrix::CallOptions::KeyTransport::RoomEvent;
-        }
-        std::unique_ptr<CallMediaCli> media;
-        if (!o.media.mode.empty()) media = CallMediaCli::start(g, io, client, session, opts, o.media, o.e2ee);
-        matrix::CallShell* shellView = nullptr;
-        matrix::CallShell shell(client, session, opts, [&g, &media, &shellView](const matrix::CallUpdate& u) {
-            printUpdate(g, u);
-            if (media && shellView != nullptr) media->onUpdate(u, shellView->calls());
-        });
-        shellView = &shell;
-        const auto leave = [&] {
-            if (media) media->stop();  // hang up every peer before the membership goes
-            shell.stop();
-        };
-        asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&](const boost::system::error_code& ec, int) {
-            if (!ec) {
-                progress(g, "leaving ...");
-                leave();
-            }
-        });
-        asio::steady_timer deadline(io);
-        if (o.duration > 0) {
-            deadline.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000)));
-            deadline.async_wait([&](const boost::system::error_code& ec) {
-                if (!ec) leave();
-            });
-        }
-        int rc = co_await shell.run();
-        signals.cancel();
-        deadline.cancel();
-        if (rc == 0) progress(g, "left the call");
-        co_return rc;
-    });
-}
 
 int runLeaveCall(const GlobalOptions& g, const std::string& roomText) {
     auto store = openStore(g);
@@ -657,48 +465,6 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_option("room", *room, "room id or alias")->required();
         cmd->callback(
             [&global, &action, room] { action = [&global, room] { return runJoinRoom(global, *room); }; });
-    }
-    {
-        auto* cmd =
-            app.add_subcommand("join-call", "Join the room's call and print members joining and leaving");
-        auto o = std::make_shared<JoinCallOptions>();
-        cmd->add_option("room", o->room, "room id")->required();
-        cmd->add_option("--duration", o->duration, "leave after this many seconds (default: until Ctrl-C)");
-        cmd->add_option("--focus", o->focusUrl,
-                        "LiveKit service URL to advertise (default: the homeserver's), or 'mesh' for a "
-                        "full-mesh call (peers connect directly)");
-        cmd->add_option("--delayed-leave-ms", o->delayMs,
-                        "delay of the server-side leave if we vanish (MSC4140)");
-        cmd->add_option("--intent", o->intent, "m.call.intent (audio|video)");
-        cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
-        cmd->add_flag("--e2ee", o->e2ee,
-                      "exchange media keys Olm-encrypted with every member device (Element Call's scheme)");
-        cmd->add_option("--key-transport", o->keyTransport,
-                        "with --e2ee, how our key goes out: to-device (Olm, default) or room (legacy "
-                        "Megolm-encrypted room event); both are always received")
-            ->check(CLI::IsMember({"to-device", "room"}));
-        cmd->add_option("--media", o->media.mode,
-                        "send and receive real media: 'test' = a tone and a test pattern (mesh calls)")
-            ->check(CLI::IsMember({"test"}));
-        cmd->add_option("--record", o->media.recordDir,
-                        "with --media: write what each peer sends into DIR (Ogg Opus + WebM VP8 per peer)");
-        cmd->add_option("--stats-interval", o->media.statsInterval,
-                        "with --media: seconds between per-peer reports (0 = only at the end)");
-        cmd->add_option("--tone", o->media.toneHz, "with --media: frequency of our test tone in Hz");
-        cmd->add_flag("--low-latency", o->media.lowLatency,
-                      "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
-        cmd->add_flag("--mute-audio", o->media.muteAudio, "with --media: join with audio muted (MSC3291)");
-        cmd->add_flag("--mute-video", o->media.muteVideo, "with --media: join with video muted (MSC3291)");
-        cmd->add_option(
-            "--ice-address", o->media.iceAddresses,
-            "with --media: local address to offer ICE candidates on (repeatable; default 127.0.0.1)");
-        cmd->add_option("--stun", o->media.stunServer, "with --media: STUN server, stun://host:port")
-            ->check(CLI::Validator(
-                [](std::string& v) {
-                    return v.starts_with("stun://") ? std::string() : std::string("must start with stun://");
-                },
-                "stun://HOST:PORT"));
-        cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
     }
     {
         auto* cmd = app.add_subcommand("leave-call", "Remove this device's membership from the room's call");

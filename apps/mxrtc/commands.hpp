@@ -50,11 +50,14 @@ void progress(const GlobalOptions& g, const std::string& text);
 int runAsync(std::function<boost::asio::awaitable<int>(boost::asio::io_context&)> body);
 // A room id, or CliError (aliases must be joined with join-room first).
 RoomId parseRoom(const std::string& text);
+// "HH:MM:SS" (UTC) for human-readable output.
+std::string isoTime(TimePoint t);
 
 void registerInspect(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerDoctor(CLI::App& app, const GlobalOptions& global, Action& action);
 void registerMediaCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // The sessions / call-history report shared by `inspect` (offline dump) and `sessions`/`history`
 // (live room): events in timeline order, evaluated at `now`.

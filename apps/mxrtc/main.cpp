@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     registerInspect(app, global, action);
     registerMatrixCommands(app, global, action);
     registerDoctor(app, global, action);
+    registerCallCommands(app, global, action);
     registerMediaCommands(app, global, action);
     try {
         app.parse(argc, argv);

@@ -29,6 +29,7 @@ SessionMembershipData ownMembership(const LoginSession& self, const CallOptions&
     d.application = o.application;
     d.callId = o.callId;
     d.fociPreferred = o.foci;
+    d.focusSelection = o.focusSelection;
     // A mesh call announces a mesh focus (MSC3401 full mesh); everything else is a LiveKit call.
     if (!o.foci.empty() && o.foci.front().type == "mesh") d.focusType = "mesh";
     d.callIntent = o.callIntent;
@@ -119,8 +120,10 @@ void CallShell::execute(Effects effects) {
     for (auto& effect : effects) {
         if (std::holds_alternative<ScheduleWakeup>(effect)) continue;  // rearm() below covers it
         if (const auto* s = std::get_if<StatusChanged>(&effect)) {
-            notify({CallUpdate::Kind::Status, m_self.userId.str(), m_self.deviceId.str(),
-                    std::string(toString(s->status)), wallClockNow()});
+            CallUpdate up{CallUpdate::Kind::Status, m_self.userId.str(), m_self.deviceId.str(),
+                          std::string(toString(s->status)), wallClockNow()};
+            up.status = s->status;
+            notify(std::move(up));
             if (m_stopping &&
                 (s->status == MembershipStatus::Disconnected || s->status == MembershipStatus::Error)) {
                 m_stopSignal.cancel();
@@ -128,8 +131,10 @@ void CallShell::execute(Effects effects) {
             continue;
         }
         if (const auto* p = std::get_if<ProbablyLeftChanged>(&effect)) {
-            notify({CallUpdate::Kind::ProbablyLeft, m_self.userId.str(), m_self.deviceId.str(),
-                    p->probablyLeft ? "true" : "false", wallClockNow()});
+            CallUpdate up{CallUpdate::Kind::ProbablyLeft, m_self.userId.str(), m_self.deviceId.str(),
+                          p->probablyLeft ? "true" : "false", wallClockNow()};
+            up.probablyLeft = p->probablyLeft;
+            notify(std::move(up));
             continue;
         }
         if (const auto* d = std::get_if<DelayedLeaveUnavailable>(&effect)) {
@@ -356,8 +361,11 @@ void CallShell::handleSessionChanges(const std::vector<SessionChange>& changes) 
                 m_ownSeen = true;
                 execute(m_manager.onOwnMembershipSeen(j->member->createdTs, wallClockNow()));
             }
-            notify({CallUpdate::Kind::MemberJoined, j->member->user.str(), j->member->device.str(),
-                    self ? "self" : "", j->member->createdTs});
+            CallUpdate up{CallUpdate::Kind::MemberJoined, j->member->user.str(), j->member->device.str(),
+                          self ? "self" : "", j->member->createdTs};
+            up.self = self;
+            up.identity = j->member->liveKitIdentity();
+            notify(std::move(up));
         } else if (const auto* u = std::get_if<MemberUpdated>(&c)) {
             if (u->slot == m_slot && u->member->user == m_self.userId &&
                 u->member->device == m_self.deviceId) {
@@ -366,8 +374,12 @@ void CallShell::handleSessionChanges(const std::vector<SessionChange>& changes) 
         } else if (const auto* l = std::get_if<MemberLeft>(&c)) {
             if (l->slot != m_slot) continue;
             const bool self = l->member->user == m_self.userId && l->member->device == m_self.deviceId;
-            notify({CallUpdate::Kind::MemberLeft, l->member->user.str(), l->member->device.str(),
-                    std::string(toString(l->reason)), wallClockNow()});
+            CallUpdate up{CallUpdate::Kind::MemberLeft, l->member->user.str(), l->member->device.str(),
+                          std::string(toString(l->reason)), wallClockNow()};
+            up.self = self;
+            up.leaveReason = l->reason;
+            up.identity = l->member->liveKitIdentity();
+            notify(std::move(up));
             if (self && m_ownSeen && !m_stopping) execute(m_manager.onOwnMembershipMissing(wallClockNow()));
         }
     }

@@ -23,6 +23,7 @@ struct CallOptions {
     std::string application{"m.call"};
     std::string callId;  // "" = the room call
     std::vector<core::Transport> foci;
+    core::FocusSelection focusSelection = core::FocusSelection::OldestMembership;
     std::optional<std::string> callIntent;
     core::MembershipManagerConfig membership;
     Duration syncTimeout{10'000};
@@ -59,6 +60,11 @@ struct CallUpdate {
     // frames under it carry.
     std::optional<e2ee::MediaKey> key;
     std::string identity;
+    // Typed facts (the detail text above says the same for logs).
+    bool self = false;                                        // MemberJoined / MemberLeft: this device
+    core::LeaveReason leaveReason = core::LeaveReason::Left;  // MemberLeft
+    core::MembershipStatus status{};                          // Status
+    bool probablyLeft = false;                                // ProbablyLeft
 };
 
 class CallShell {

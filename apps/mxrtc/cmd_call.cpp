@@ -1,0 +1,341 @@
+// `mxrtc join-call`: the CLI front of mxrtc::call::Call. Flags become a CallConfig, CallEvents and
+// media reports become lines (or JSON objects); everything else happens in the library.
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "media_cli.hpp"
+#include "mxrtc/call/call.hpp"
+#include "mxrtc/matrix/call.hpp"
+#include "mxrtc/matrix/store.hpp"
+
+namespace mxrtc::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+
+struct JoinCallOptions {
+    std::string room;
+    double duration = 0;  // seconds; 0 = until Ctrl-C
+    std::string focusUrl;
+    std::string focusSelection = "oldest_membership";
+    std::int64_t delayMs = 8000;
+    std::string intent;
+    bool watch = false;
+    bool e2ee = false;
+    std::string keyTransport = "to-device";  // or "room" (legacy Megolm room events)
+    std::string media;                       // "" or "test"
+    std::string recordDir;
+    double statsInterval = 1.0;
+    double toneHz = 0;
+    bool lowLatency = false;
+    bool muteAudio = false;
+    bool muteVideo = false;
+    std::vector<std::string> iceAddresses;
+    std::string stunServer;
+};
+
+template <typename... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+// JSON: {"event", "ts", "user_id", "device_id", "detail", "key_sha256", "identity"} as before the
+// Call API, so scripts keep working.
+void printJson(const call::CallEvent& event, const matrix::LoginSession& self) {
+    Json j{{"event", std::string(call::eventName(event))}, {"ts", toUnixMs(matrix::wallClockNow())}};
+    const auto who = [&](const std::string& user, const std::string& device) {
+        if (!user.empty()) j["user_id"] = user;
+        if (!device.empty()) j["device_id"] = device;
+    };
+    std::visit(Overloaded{
+                   [&](const call::MemberJoined& e) {
+                       j["ts"] = toUnixMs(e.at);
+                       who(e.user.str(), e.device.str());
+                       if (e.self) j["detail"] = "self";
+                   },
+                   [&](const call::MemberLeft& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = std::string(core::toString(e.reason));
+                   },
+                   [&](const call::MembershipStatusChanged& e) {
+                       who(self.userId.str(), self.deviceId.str());
+                       j["detail"] = std::string(core::toString(e.status));
+                   },
+                   [&](const call::ProbablyLeftChanged& e) {
+                       who(self.userId.str(), self.deviceId.str());
+                       j["detail"] = e.probablyLeft ? "true" : "false";
+                   },
+                   [&](const call::KeyReceived& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = std::to_string(e.index.value);
+                       j["key_sha256"] = e.keySha256;
+                       j["identity"] = e.identity;
+                   },
+                   [&](const call::OwnKeyChanged& e) {
+                       who(self.userId.str(), self.deviceId.str());
+                       j["detail"] = std::to_string(e.index.value);
+                       j["key_sha256"] = e.keySha256;
+                       j["identity"] = e.identity;
+                   },
+                   [&](const call::Warning& e) {
+                       who(e.user ? e.user->str() : "", e.device ? e.device->str() : "");
+                       j["detail"] = e.text;
+                   },
+                   [&](const call::CallFailed& e) { j["detail"] = e.reason; },
+                   [&](const call::PeerStarted& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = e.detail;
+                   },
+                   [&](const call::PeerStateChanged& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = e.state;
+                   },
+                   [&](const call::PeerEnded& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = e.reason;
+                   },
+                   [&](const call::RemoteMediaChanged& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = e.description;
+                   },
+                   [&](const call::SignallingDropped& e) {
+                       who(e.user.str(), e.device.str());
+                       j["detail"] = e.reason;
+                   },
+                   [&](const call::SfuStateChanged& e) {
+                       j["detail"] = e.state + (e.detail.empty() ? "" : ": " + e.detail);
+                       j["service_url"] = e.serviceUrl;
+                       j["state"] = e.state;
+                       j["publishing"] = e.publishing;
+                   },
+               },
+               event);
+    std::cout << j.dump() << std::endl;
+}
+
+void printText(const GlobalOptions& g, const call::CallEvent& event) {
+    const auto warn = [&](const std::string& text) {
+        if (!g.quiet) std::cerr << "warning: " << text << std::endl;
+    };
+    const auto now = isoTime(matrix::wallClockNow());
+    std::visit(
+        Overloaded{
+            [&](const call::MemberJoined& e) {
+                std::cout << isoTime(e.at) << " joined " << e.user << " " << e.device
+                          << (e.self ? " (this device)" : "") << std::endl;
+            },
+            [&](const call::MemberLeft& e) {
+                std::cout << now << " left   " << e.user << " " << e.device << " ("
+                          << core::toString(e.reason) << ")" << std::endl;
+            },
+            [&](const call::MembershipStatusChanged& e) {
+                if (!g.quiet) std::cerr << "call: " << core::toString(e.status) << std::endl;
+            },
+            [&](const call::ProbablyLeftChanged& e) {
+                std::cerr << "call: "
+                          << (e.probablyLeft ? "connection lost: the server has probably removed us"
+                                             : "connection restored")
+                          << std::endl;
+            },
+            [&](const call::KeyReceived& e) {
+                std::cout << now << " key    " << e.user << " " << e.device << " index " << int(e.index.value)
+                          << " (Olm-verified)" << std::endl;
+            },
+            [&](const call::OwnKeyChanged& e) {
+                std::cout << now << " using our media key index " << int(e.index.value) << std::endl;
+            },
+            [&](const call::Warning& e) {
+                warn((e.user ? e.user->str() + " " : std::string()) +
+                     (e.device ? e.device->str() + ": " : std::string()) + e.text);
+            },
+            [&](const call::CallFailed& e) { std::cerr << "mxrtc: " << e.reason << std::endl; },
+            [&](const call::PeerStarted& e) {
+                std::cout << "media  " << e.user << " " << e.device << " peer_started " << e.detail
+                          << std::endl;
+            },
+            [&](const call::PeerStateChanged& e) {
+                std::cout << "media  " << e.user << " " << e.device << " peer_state " << e.state << std::endl;
+            },
+            [&](const call::PeerEnded& e) {
+                std::cout << "media  " << e.user << " " << e.device << " peer_ended " << e.reason
+                          << std::endl;
+            },
+            [&](const call::RemoteMediaChanged& e) {
+                std::cout << "media  " << e.user << " " << e.device << " remote_media " << e.description
+                          << std::endl;
+            },
+            [&](const call::SignallingDropped&) {},  // diagnostics for scripts (--json)
+            [&](const call::SfuStateChanged& e) {
+                if (!g.quiet)
+                    std::cerr << "sfu: " << e.serviceUrl << (e.publishing ? "" : " (subscribe only)") << " "
+                              << e.state << (e.detail.empty() ? "" : ": " + e.detail) << std::endl;
+            },
+        },
+        event);
+}
+
+call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, const RoomId& room) {
+    call::CallConfig c;
+    c.room = room;
+    c.watchOnly = o.watch;
+    c.delayedLeave = Duration{o.delayMs};
+    if (!o.intent.empty()) c.intent = o.intent;
+    if (o.focusUrl == "mesh") {
+        c.focus.kind = call::FocusConfig::Kind::Mesh;
+    } else if (!o.focusUrl.empty()) {
+        c.focus.kind = call::FocusConfig::Kind::LiveKit;
+        c.focus.liveKitServiceUrl = o.focusUrl;
+    }
+    c.focus.selection = o.focusSelection == "multi_sfu" ? core::FocusSelection::MultiSfu
+                                                        : core::FocusSelection::OldestMembership;
+    c.e2ee = o.e2ee;
+    c.profileDir = profileDir(g);
+    if (o.keyTransport == "room") c.keyTransport = call::CallConfig::KeyTransport::RoomEvent;
+    if (o.media == "test") c.media.source = call::MediaSource::Test;
+    c.media.recordDir = o.recordDir;
+    c.media.toneHz = o.toneHz;
+    c.media.lowLatency = o.lowLatency;
+    c.media.muteAudio = o.muteAudio;
+    c.media.muteVideo = o.muteVideo;
+    c.media.iceAddresses = o.iceAddresses;
+    c.media.stunServer = o.stunServer;
+    return c;
+}
+
+int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
+    if (!o.recordDir.empty() && o.media.empty()) throw CliError{"--record needs --media test"};
+    if (!o.media.empty() && o.watch) throw CliError{"--media cannot be combined with --watch"};
+    checkIceAddresses(o.iceAddresses);
+    if (!o.recordDir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(o.recordDir, ec);
+        if (ec) throw CliError{"cannot create " + o.recordDir + ": " + ec.message()};
+    }
+    auto store = openStore(g);
+    const auto session = requireSession(*store);
+    const RoomId room = parseRoom(o.room);
+    call::CallConfig config = toConfig(g, o, room);
+    const std::string syncKey = "sync_token:" + room.str();
+    config.initialSyncToken = store->get(syncKey).value_or("");
+    config.onSyncToken = [&store, syncKey](const std::string& token) { (void)store->put(syncKey, token); };
+
+    return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
+        matrix::Client client(io.get_executor(), session.homeserver);
+        client.setAccessToken(session.accessToken);
+        progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
+                        session.userId.str() + " (Ctrl-C to leave)");
+        auto made =
+            co_await call::Call::create(client, session, config, [&g, &session](const call::CallEvent& e) {
+                if (g.json) {
+                    printJson(e, session);
+                } else {
+                    printText(g, e);
+                }
+            });
+        if (!made) throw CliError{made.error().message};
+        std::unique_ptr<call::Call> c = std::move(made.value());
+        const bool media = !o.media.empty();
+
+        const auto report = [&](bool final) {
+            for (const auto& p : c->media())
+                printMediaReport(g, final, p.user.str(), p.device.str(), p.identity, p.state, p.stats,
+                                 p.joinToFirstFrame, p.joinToConnected);
+        };
+        asio::steady_timer stats(io);
+        std::function<void()> arm = [&] {
+            if (!media || o.statsInterval <= 0) return;
+            stats.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.statsInterval * 1000)));
+            stats.async_wait([&](const boost::system::error_code& ec) {
+                if (ec) return;
+                report(false);
+                arm();
+            });
+        };
+        arm();
+        bool left = false;
+        const auto leave = [&] {
+            if (left) return;
+            left = true;
+            stats.cancel();
+            if (media) report(true);
+            c->leave();
+        };
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) {
+                progress(g, "leaving ...");
+                leave();
+            }
+        });
+        asio::steady_timer deadline(io);
+        if (o.duration > 0) {
+            deadline.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000)));
+            deadline.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) leave();
+            });
+        }
+        int rc = co_await c->run();
+        signals.cancel();
+        deadline.cancel();
+        stats.cancel();
+        c.reset();
+        if (rc == 0) progress(g, "left the call");
+        co_return rc;
+    });
+}
+
+}  // namespace
+
+void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& action) {
+    auto* cmd = app.add_subcommand("join-call", "Join the room's call and print members joining and leaving");
+    auto o = std::make_shared<JoinCallOptions>();
+    cmd->add_option("room", o->room, "room id")->required();
+    cmd->add_option("--duration", o->duration, "leave after this many seconds (default: until Ctrl-C)");
+    cmd->add_option("--focus", o->focusUrl,
+                    "LiveKit service URL to advertise (default: the homeserver's), or 'mesh' for a "
+                    "full-mesh call (peers connect directly)");
+    cmd->add_option("--focus-selection", o->focusSelection,
+                    "LiveKit: oldest_membership (meet on the oldest member's SFU, default) or multi_sfu "
+                    "(publish on our own, as Element Call 0.26 does)")
+        ->check(CLI::IsMember({"oldest_membership", "multi_sfu"}));
+    cmd->add_option("--delayed-leave-ms", o->delayMs,
+                    "delay of the server-side leave if we vanish (MSC4140)");
+    cmd->add_option("--intent", o->intent, "m.call.intent (audio|video)");
+    cmd->add_flag("--watch", o->watch, "only watch the call, do not join");
+    cmd->add_flag("--e2ee", o->e2ee,
+                  "exchange media keys Olm-encrypted with every member device (Element Call's scheme)");
+    cmd->add_option("--key-transport", o->keyTransport,
+                    "with --e2ee, how our key goes out: to-device (Olm, default) or room (legacy "
+                    "Megolm-encrypted room event); both are always received")
+        ->check(CLI::IsMember({"to-device", "room"}));
+    cmd->add_option("--media", o->media, "send and receive real media: 'test' = a tone and a test pattern")
+        ->check(CLI::IsMember({"test"}));
+    cmd->add_option("--record", o->recordDir,
+                    "with --media: write what each participant sends into DIR (Ogg Opus + WebM VP8)");
+    cmd->add_option("--stats-interval", o->statsInterval,
+                    "with --media: seconds between per-participant reports (0 = only at the end)");
+    cmd->add_option("--tone", o->toneHz, "with --media: frequency of our test tone in Hz");
+    cmd->add_flag("--low-latency", o->lowLatency,
+                  "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
+    cmd->add_flag("--mute-audio", o->muteAudio, "with --media: join with audio muted");
+    cmd->add_flag("--mute-video", o->muteVideo, "with --media: join with video muted");
+    cmd->add_option("--ice-address", o->iceAddresses,
+                    "with --media: local address to offer ICE candidates on (repeatable; default 127.0.0.1)");
+    cmd->add_option("--stun", o->stunServer, "with --media: STUN server, stun://host:port")
+        ->check(CLI::Validator(
+            [](std::string& v) {
+                return v.starts_with("stun://") ? std::string() : std::string("must start with stun://");
+            },
+            "stun://HOST:PORT"));
+    cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
+}
+
+}  // namespace mxrtc::cli

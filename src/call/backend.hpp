@@ -1,0 +1,50 @@
+// Internal: the media backend a Call drives. The Call feeds it every call update (members, keys)
+// and every to-device message the shell does not consume; the backend reports CallEvents and
+// per-participant media. One implementation per focus type (mesh, LiveKit).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "mxrtc/call/call.hpp"
+#include "mxrtc/matrix/call.hpp"
+#include "mxrtc/matrix/olm_transport.hpp"
+
+#ifdef MXRTC_HAVE_RTC
+#include "mxrtc/rtc/peer.hpp"
+#endif
+
+namespace mxrtc::call::detail {
+
+using Emit = std::function<void(CallEvent)>;
+
+class MediaBackend {
+  public:
+    virtual ~MediaBackend() = default;
+    virtual void onCallUpdate(const matrix::CallUpdate& update, const core::RoomCalls& calls) = 0;
+    virtual void onToDevice(const matrix::ReceivedToDevice& /*message*/) {}
+    // Hang up / disconnect. Called once, before our membership is removed.
+    virtual void leave() = 0;
+    virtual std::vector<ParticipantMedia> media() const = 0;
+};
+
+#ifdef MXRTC_HAVE_RTC
+struct BackendContext {
+    matrix::Client& client;
+    matrix::LoginSession self;
+    const CallConfig& config;
+    SlotId slot;
+    core::Transport ownFocus;
+    rtc::MediaEngine& engine;
+    matrix::OlmTransport* olm;  // null without E2EE
+    Emit emit;
+};
+
+// The media options every backend starts from (sources, resolution, ICE addresses, E2EE, tuning).
+rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device);
+
+std::unique_ptr<MediaBackend> makeMeshBackend(BackendContext context);
+#endif
+
+}  // namespace mxrtc::call::detail

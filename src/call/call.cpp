@@ -1,0 +1,226 @@
+#include "mxrtc/call/call.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "backend.hpp"
+#include "mxrtc/common/encoding.hpp"
+#include "mxrtc/matrix/call.hpp"
+#include "mxrtc/matrix/olm_transport.hpp"
+#include "mxrtc/olm/profile.hpp"
+
+namespace mxrtc::call {
+
+namespace asio = boost::asio;
+using Json = nlohmann::json;
+
+struct Call::Impl {
+    matrix::Client& client;
+    matrix::LoginSession self;
+    CallConfig config;
+    EventHandler onEvent;
+    std::optional<core::Transport> focus;
+    olm::ProfileCrypto crypto;
+    std::unique_ptr<matrix::OlmTransport> olm;
+#ifdef MXRTC_HAVE_RTC
+    std::unique_ptr<rtc::MediaEngine> engine;
+#endif
+    std::unique_ptr<detail::MediaBackend> backend;  // after the engine: destroyed before it
+    std::unique_ptr<matrix::CallShell> shell;
+    bool leaving = false;
+
+    Impl(matrix::Client& c, matrix::LoginSession s, CallConfig cfg, EventHandler h)
+        : client(c), self(std::move(s)), config(std::move(cfg)), onEvent(std::move(h)) {}
+
+    void emit(const CallEvent& e) {
+        if (onEvent) onEvent(e);
+    }
+    void onUpdate(const matrix::CallUpdate& u);
+};
+
+namespace {
+
+std::string keyFingerprint(const e2ee::MediaKey& key) {
+    return hexEncode(sha256(key.key));
+}
+
+std::optional<UserId> optUser(const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional(UserId(s));
+}
+std::optional<DeviceId> optDevice(const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional(DeviceId(s));
+}
+
+}  // namespace
+
+void Call::Impl::onUpdate(const matrix::CallUpdate& u) {
+    using K = matrix::CallUpdate::Kind;
+    switch (u.kind) {
+        case K::MemberJoined:
+            emit(MemberJoined{UserId(u.user), DeviceId(u.device), u.self, u.at});
+            break;
+        case K::MemberLeft:
+            emit(MemberLeft{UserId(u.user), DeviceId(u.device), u.self, u.leaveReason, u.at});
+            break;
+        case K::Status:
+            emit(MembershipStatusChanged{u.status});
+            break;
+        case K::ProbablyLeft:
+            emit(ProbablyLeftChanged{u.probablyLeft});
+            break;
+        case K::Warning:
+            emit(Warning{optUser(u.user), optDevice(u.device), u.detail});
+            break;
+        case K::GaveUp:
+            emit(CallFailed{u.detail});
+            break;
+        case K::KeyReceived:
+            if (u.key)
+                emit(KeyReceived{UserId(u.user), DeviceId(u.device), KeyIndex{u.key->index}, u.identity,
+                                 keyFingerprint(*u.key)});
+            break;
+        case K::OwnKey:
+            if (u.key) emit(OwnKeyChanged{KeyIndex{u.key->index}, u.identity, keyFingerprint(*u.key)});
+            break;
+    }
+    if (backend && shell) backend->onCallUpdate(u, shell->calls());
+}
+
+asio::awaitable<std::optional<core::Transport>> discoverLiveKitTransport(matrix::Client& client) {
+    auto t = co_await client.rtcTransports();
+    if (matrix::ok(t)) {
+        for (const auto& tr : std::get<Json>(t).value("rtc_transports", Json::array())) {
+            if (tr.is_object() && tr.value("type", std::string()) == "livekit")
+                co_return core::Transport{"livekit", tr};
+        }
+    }
+    // Older servers: the rtc_foci advertised in .well-known/matrix/client.
+    auto wk = co_await matrix::Client::wellKnown(client.http(), client.homeserver());
+    if (matrix::ok(wk)) {
+        for (const auto& tr : std::get<Json>(wk).value("org.matrix.msc4143.rtc_foci", Json::array())) {
+            if (tr.is_object() && tr.value("type", std::string()) == "livekit")
+                co_return core::Transport{"livekit", tr};
+        }
+    }
+    co_return std::nullopt;
+}
+
+asio::awaitable<Result<std::unique_ptr<Call>>> Call::create(matrix::Client& client, matrix::LoginSession self,
+                                                            CallConfig config, EventHandler onEvent) {
+    auto impl = std::make_unique<Impl>(client, std::move(self), std::move(config), std::move(onEvent));
+    const CallConfig& cfg = impl->config;
+
+    // 1. The focus our membership announces.
+    switch (cfg.focus.kind) {
+        case FocusConfig::Kind::Mesh:
+            impl->focus = core::Transport{"mesh", Json{{"type", "mesh"}}};
+            break;
+        case FocusConfig::Kind::LiveKit:
+            impl->focus = core::Transport{
+                "livekit", Json{{"type", "livekit"}, {"livekit_service_url", cfg.focus.liveKitServiceUrl}}};
+            break;
+        case FocusConfig::Kind::Auto:
+            impl->focus = co_await discoverLiveKitTransport(client);
+            break;
+    }
+    // Legacy memberships name the LiveKit room after the Matrix room (livekit_alias), as EC does.
+    if (impl->focus && impl->focus->type == "livekit" && !impl->focus->raw.contains("livekit_alias"))
+        impl->focus->raw["livekit_alias"] = cfg.room.str();
+
+    const bool wantsMedia = cfg.media.source != MediaSource::None;
+    if (wantsMedia && cfg.watchOnly)
+        co_return makeError(errcode::kInvalidParam, "media needs a joined call, not a watch");
+    if (wantsMedia && !impl->focus)
+        co_return makeError(errcode::kNotFound,
+                            "media needs a focus: the homeserver advertises no LiveKit transport (give a "
+                            "LiveKit service URL, or use a mesh call)");
+
+    // 2. E2EE: the profile's Olm account.
+    if (cfg.e2ee) {
+        auto crypto = olm::ProfileCrypto::open(cfg.profileDir.empty() ? std::string(".") : cfg.profileDir,
+                                               impl->self.userId, impl->self.deviceId);
+        if (!crypto) co_return crypto.error();
+        impl->crypto = std::move(crypto.value());
+        impl->olm = std::make_unique<matrix::OlmTransport>(client, impl->self, *impl->crypto.machine);
+    }
+
+    // 3. The call shell (membership, members, keys).
+    matrix::CallOptions opts;
+    opts.room = cfg.room;
+    opts.join = !cfg.watchOnly;
+    opts.membership.delayedLeaveDelay = cfg.delayedLeave;
+    opts.callIntent = cfg.intent;
+    if (impl->focus) opts.foci.push_back(*impl->focus);
+    opts.focusSelection = cfg.focus.selection;
+    opts.initialSyncToken = cfg.initialSyncToken;
+    opts.onSyncToken = cfg.onSyncToken;
+    opts.encryption = impl->olm.get();
+    if (cfg.keyTransport == CallConfig::KeyTransport::RoomEvent)
+        opts.keyTransport = matrix::CallOptions::KeyTransport::RoomEvent;
+
+    // 4. The media backend the focus asks for.
+    if (wantsMedia) {
+#ifdef MXRTC_HAVE_RTC
+        auto engine = rtc::MediaEngine::create(client.http().executor());
+        if (!engine)
+            co_return makeError(engine.error().errcode,
+                                "cannot start the media engine: " + engine.error().message);
+        impl->engine = std::move(engine).value();
+        Impl* raw = impl.get();
+        detail::BackendContext context{
+            client,       impl->self,    impl->config,    core::slotIdFor(opts.application, opts.callId),
+            *impl->focus, *impl->engine, impl->olm.get(), [raw](CallEvent e) { raw->emit(e); }};
+        if (impl->focus->type == "mesh") {
+            impl->backend = detail::makeMeshBackend(std::move(context));
+        } else {
+            co_return makeError(
+                errcode::kUnsupported,
+                "media over a LiveKit SFU is not available in this build yet (use a mesh call)");
+        }
+        opts.onToDevice = [raw](const matrix::ReceivedToDevice& m) {
+            if (raw->backend) raw->backend->onToDevice(m);
+        };
+#else
+        co_return makeError(errcode::kUnsupported,
+                            "this mxrtc was built without GStreamer (module rtc): media is not available");
+#endif
+    }
+
+    Impl* raw = impl.get();
+    impl->shell = std::make_unique<matrix::CallShell>(
+        client, impl->self, std::move(opts), [raw](const matrix::CallUpdate& u) { raw->onUpdate(u); });
+    co_return std::unique_ptr<Call>(new Call(std::move(impl)));
+}
+
+Call::Call(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+Call::~Call() {
+    // Media first (it may still reference the shell's view), then the shell.
+    m_impl->backend.reset();
+    m_impl->shell.reset();
+}
+
+asio::awaitable<int> Call::run() {
+    co_return co_await m_impl->shell->run();
+}
+
+void Call::leave() {
+    if (m_impl->leaving) return;
+    m_impl->leaving = true;
+    if (m_impl->backend) m_impl->backend->leave();  // peers hang up before the membership goes
+    m_impl->shell->stop();
+}
+
+std::vector<ParticipantMedia> Call::media() const {
+    return m_impl->backend ? m_impl->backend->media() : std::vector<ParticipantMedia>{};
+}
+
+const core::RoomCalls& Call::calls() const {
+    return m_impl->shell->calls();
+}
+
+std::optional<core::Transport> Call::focus() const {
+    return m_impl->focus;
+}
+
+}  // namespace mxrtc::call
