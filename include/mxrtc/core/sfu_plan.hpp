@@ -1,0 +1,29 @@
+// Which LiveKit SFUs a member of a call connects to (spec §2.3, what Element Call 0.26 does):
+// it publishes on the transport its own membership says it uses (oldest_membership: the oldest
+// member's; multi_sfu: its own) and subscribes on every distinct transport another member publishes
+// on — one connection per SFU, the publishing one subscribing too.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mxrtc/common/ids.hpp"
+#include "mxrtc/core/session.hpp"
+
+namespace mxrtc::core {
+
+struct SfuConnectionPlan {
+    Transport transport;     // a LiveKit transport (livekit_service_url set)
+    std::string serviceUrl;  // its livekit_service_url: connections are keyed by it
+    bool publish = false;    // ours: publish (and subscribe) here; others: subscribe only
+    std::vector<std::pair<UserId, DeviceId>> publishers;  // the other members publishing here
+    friend bool operator==(const SfuConnectionPlan&, const SfuConnectionPlan&) = default;
+};
+
+// `self`: our device. Without our own membership in `slot` (not joined yet, or left) the plan is
+// empty. Non-LiveKit transports (mesh, unknown) are ignored. Order: the publishing connection
+// first, then by first appearance among the members (oldest first).
+std::vector<SfuConnectionPlan> planSfuConnections(const RoomCalls& calls, const SlotId& slot,
+                                                  const UserId& selfUser, const DeviceId& selfDevice);
+
+}  // namespace mxrtc::core
