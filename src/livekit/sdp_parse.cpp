@@ -1,7 +1,6 @@
 // Reading SDP text: which m-line carries which track (sdp::summarize) and whose stream an SFU msid
 // names (sdp::participantSidOfStream). Pure text processing, tolerant of CRLF and LF line ends.
 // The munging half of sdp.hpp (restrictCodecs, setMsid) lives in sdp_munge.cpp.
-#include <algorithm>
 #include <cctype>
 #include <map>
 #include <string>

@@ -21,6 +21,7 @@
 // * Each attempt has joinTimeout from OpenSocket to JoinResponse / ReconnectResponse. A 401/403
 //   during a rejoin is one more failed attempt (the next one fetches a fresh token); only on the
 //   first connect does it end the session.
+#include <algorithm>
 #include <utility>
 
 #include "mxrtc/livekit/signal_session.hpp"

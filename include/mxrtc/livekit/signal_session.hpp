@@ -166,7 +166,9 @@ class SignalSession {
     explicit SignalSession(SignalSessionConfig config = {});
 
     // Commands. Tracks given to publish() before the join are sent once joined (and again after a
-    // full rejoin); later ones right away.
+    // full rejoin); later ones right away. A cid is given once (asserted); a subscribe-only session
+    // rejects every track. leave() ends the session at once (Closed is among its effects);
+    // connect() after Closed starts a new one with the tracks that were not rejected.
     SignalEffects connect(TimePoint now);
     SignalEffects publish(LocalTrack track, TimePoint now);
     SignalEffects setMuted(const std::string& cid, bool muted, TimePoint now);
@@ -178,7 +180,8 @@ class SignalSession {
     SignalEffects onMessage(const SignalResponse& message, TimePoint now);
 
     // What the peer connections report. `description` is exactly what will be sent (for the
-    // publisher: with the cids in its msid lines). An empty candidateInit = gathering complete.
+    // publisher: with the cids in its msid lines). An empty candidateInit = gathering complete
+    // (nothing is sent for it: the server ignores TrickleRequest.final).
     SignalEffects onLocalDescription(SignalTarget target, SessionDescription description, TimePoint now);
     SignalEffects onLocalCandidate(SignalTarget target, std::string candidateInit, TimePoint now);
     SignalEffects onPeerConnectionState(SignalTarget target, PeerConnectionState state, TimePoint now);
@@ -196,8 +199,8 @@ class SignalSession {
 
   private:
     using Effects = SignalEffects;
-    enum class Link { None, Opening, Open };  // the socket of the last OpenSocket
-    enum class Timer { Join, Liveness, Ping, Retry, GiveUp };  // on a tie, the first wins
+    enum class Link { None, Opening, Open };                         // the socket of the last OpenSocket
+    enum class Timer { Join, Liveness, Ping, Retry, GiveUp };        // on a tie, the first wins
     enum class Phase { Waiting, Requested, Published };              // a local track's publication
     enum class Negotiation { Idle, CreatingOffer, AwaitingAnswer };  // the publisher's offer/answer
     struct Local {

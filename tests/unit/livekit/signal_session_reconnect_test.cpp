@@ -272,5 +272,14 @@ TEST(SignalSession, LeavesDuringARejoinBackoffWithoutASocket) {
     EXPECT_EQ(h.session.nextWakeup(), std::nullopt);
 }
 
+TEST(SignalSession, PublishesATrackAddedWhileResumingOnceResumed) {
+    Harness h;
+    h.join();
+    h.failed();
+    EXPECT_TRUE(h.publish(micTrack()).empty());
+    h.opened();
+    EXPECT_EQ(describe(h.receive(reconnectResponse())), (V{"State connected", "Send AddTrack mxrtc-mic"}));
+}
+
 }  // namespace
 }  // namespace mxrtc::livekit::test

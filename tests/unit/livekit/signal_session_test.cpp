@@ -506,5 +506,19 @@ TEST(SignalSession, ClosesWhenTheSfuSaysAnotherClientTookOurIdentity) {
                  "client joined with the same identity"}));
 }
 
+TEST(SignalSession, ConnectsAgainAfterItClosedWithTheSameTracks) {
+    Harness h;
+    h.publish(micTrack());
+    h.join();
+    auto e = h.receive(Leave{false, DisconnectReason::RoomDeleted, LeaveAction::Disconnect});
+    EXPECT_EQ(describe(e).back(),
+              "Closed room_deleted error: the SFU ended the session: room_deleted: the room was deleted");
+    EXPECT_EQ(describe(h.connect()), (V{"State connecting", "OpenSocket join"}));
+    h.opened();
+    e = h.receive(joinResponse({}));
+    EXPECT_EQ(describe(e), (V{"State connected", "ServerInjectedTrailer 8 bytes",
+                              "CreatePeerConnections publisher+subscriber", "Send AddTrack mxrtc-mic"}));
+}
+
 }  // namespace
 }  // namespace mxrtc::livekit::test
