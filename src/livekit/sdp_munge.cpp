@@ -222,19 +222,16 @@ bool restrictSection(Section& section, MLine& m, const std::vector<std::string>&
     return true;
 }
 
-// Port 0, one format (an m-line needs one), no codec attributes, out of the BUNDLE group.
+// Port 0, one format (an m-line needs one) but no codec attributes at all, out of the BUNDLE group.
 void reject(Section& section, MLine& m) {
     m.port = "0";
     if (m.formats.size() > 1) m.formats.resize(1);
     std::vector<std::string> lines{formatMLine(m)};
     for (std::size_t i = 1; i < section.lines.size(); ++i) {
         const std::string& l = section.lines[i];
-        if (l.starts_with("a=bundle-only")) continue;
-        bool codecLine = false;
-        for (const char* attr : {"rtpmap", "fmtp", "rtcp-fb"})
-            if (auto pt = payloadTypeOf(l, attr); pt && std::to_string(*pt) != m.formats.front())
-                codecLine = true;
-        if (!codecLine) lines.push_back(l);
+        if (l.starts_with("a=bundle-only") || l.starts_with("a=rtcp-fb:")) continue;
+        if (payloadTypeOf(l, "rtpmap") || payloadTypeOf(l, "fmtp")) continue;
+        lines.push_back(l);
     }
     section.lines = std::move(lines);
 }

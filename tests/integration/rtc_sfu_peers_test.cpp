@@ -26,6 +26,90 @@ const ParticipantIdentity kBob{"@bob:example.org:BOBDEV"};
 const std::vector<std::uint8_t> kAliceKey(16, 0xA1);
 const std::vector<std::uint8_t> kBobKey(16, 0xB2);
 
+// What livekit-server 1.13.5 (pion v4) offers a subscriber: its data channels first, an Opus+RED
+// track, a VP8 track offered with RTX, H.264 and VP9, and a track whose publisher sent H.264 only.
+constexpr const char* kSfuOffer =
+    "v=0\r\n"
+    "o=- 7436297136434410453 1724851230 IN IP4 0.0.0.0\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "a=msid-semantic:WMS*\r\n"
+    "a=fingerprint:sha-256 "
+    "6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n"
+    "a=extmap-allow-mixed\r\n"
+    "a=group:BUNDLE 0 1 2 3\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:0\r\n"
+    "a=sendrecv\r\n"
+    "a=sctp-port:5000\r\n"
+    "a=ice-ufrag:GbTxkzJqWcRuVpmA\r\n"
+    "a=ice-pwd:ZtHoNRzJeXqUcSfLyVwKpBmGaDiEbTnO\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:1\r\n"
+    "a=ice-ufrag:GbTxkzJqWcRuVpmA\r\n"
+    "a=ice-pwd:ZtHoNRzJeXqUcSfLyVwKpBmGaDiEbTnO\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=rtpmap:111 opus/48000/2\r\n"
+    "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+    "a=rtcp-fb:111 transport-cc\r\n"
+    "a=rtpmap:63 red/48000/2\r\n"
+    "a=fmtp:63 111/111\r\n"
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+    "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+    "a=ssrc:1907543325 cname:PA_abcDEF123|camera\r\n"
+    "a=ssrc:1907543325 msid:PA_abcDEF123|camera TR_AMxyz789\r\n"
+    "a=msid:PA_abcDEF123|camera TR_AMxyz789\r\n"
+    "a=sendonly\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 98 99\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:2\r\n"
+    "a=ice-ufrag:GbTxkzJqWcRuVpmA\r\n"
+    "a=ice-pwd:ZtHoNRzJeXqUcSfLyVwKpBmGaDiEbTnO\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtcp-fb:96 goog-remb \r\n"
+    "a=rtcp-fb:96 ccm fir\r\n"
+    "a=rtcp-fb:96 nack \r\n"
+    "a=rtcp-fb:96 nack pli\r\n"
+    "a=rtpmap:97 rtx/90000\r\n"
+    "a=fmtp:97 apt=96\r\n"
+    "a=rtpmap:102 H264/90000\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+    "a=rtpmap:103 rtx/90000\r\n"
+    "a=fmtp:103 apt=102\r\n"
+    "a=rtpmap:98 VP9/90000\r\n"
+    "a=fmtp:98 profile-id=0\r\n"
+    "a=rtpmap:99 rtx/90000\r\n"
+    "a=fmtp:99 apt=98\r\n"
+    "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+    "a=ssrc-group:FID 2231627014 632943048\r\n"
+    "a=ssrc:2231627014 cname:PA_abcDEF123|camera\r\n"
+    "a=ssrc:2231627014 msid:PA_abcDEF123|camera TR_VCdef456\r\n"
+    "a=ssrc:632943048 cname:PA_abcDEF123|camera\r\n"
+    "a=ssrc:632943048 msid:PA_abcDEF123|camera TR_VCdef456\r\n"
+    "a=msid:PA_abcDEF123|camera TR_VCdef456\r\n"
+    "a=sendonly\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:3\r\n"
+    "a=ice-ufrag:GbTxkzJqWcRuVpmA\r\n"
+    "a=ice-pwd:ZtHoNRzJeXqUcSfLyVwKpBmGaDiEbTnO\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtpmap:102 H264/90000\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+    "a=rtpmap:103 rtx/90000\r\n"
+    "a=fmtp:103 apt=102\r\n"
+    "a=msid:PA_ghiJKL456|camera TR_VChij012\r\n"
+    "a=sendonly\r\n";
+
 bool runUntil(boost::asio::io_context& io, const std::function<bool()>& done,
               std::chrono::milliseconds timeout) {
     const auto deadline = SteadyClock::now() + timeout;
@@ -387,6 +471,38 @@ TEST_F(RtcSfuPeers, FramesOnAnUnmappedMidAreDropped) {
     EXPECT_EQ(link.of(kAlice).videoFramesDecoded, 0U);
 }
 
+// The SFU re-offers on every subscription change: a second offer on a connected pair is answered
+// and media keeps flowing on the same tracks.
+TEST_F(RtcSfuPeers, RenegotiationOnAConnectedPairKeepsMediaFlowing) {
+    Link link(engine(), publisherOptions(true), subscriberOptions(true));
+    link.owner = kAlice;
+    link.pub->setSendKey(KeyIndex{0}, kAliceKey);
+    link.sub->setParticipantKey(kAlice, KeyIndex{0}, kAliceKey);
+    link.pub->createOffer();
+    ASSERT_TRUE(runUntil(
+        io, [&] { return link.of(kAlice).videoFramesDecoded >= 5; }, 10s))
+        << ::testing::PrintToString(link.errors);
+    const std::string firstAnswer = link.answer;
+    link.answer.clear();
+    link.pub->createOffer();
+    ASSERT_TRUE(runUntil(
+        io, [&] { return !link.answer.empty() || !link.errors.empty(); }, 5s));
+    const auto before = link.of(kAlice);
+    ASSERT_TRUE(runUntil(
+        io,
+        [&] {
+            auto a = link.of(kAlice);
+            return a.videoFramesDecoded >= before.videoFramesDecoded + 15 &&
+                   a.audioBuffersDecoded >= before.audioBuffersDecoded + 25;
+        },
+        5s))
+        << ::testing::PrintToString(link.errors);
+    EXPECT_EQ(sections(link.answer), sections(firstAnswer));
+    EXPECT_EQ(link.sub->stats().tracksStarted, 2U);
+    EXPECT_EQ(link.of(kAlice).decryptFailures, 0U);
+    EXPECT_TRUE(link.errors.empty()) << ::testing::PrintToString(link.errors);
+}
+
 // Muting keeps both streams flowing: silence (RMS ~0) and black frames; unmuting brings the tone back.
 TEST_F(RtcSfuPeers, MuteSendsSilenceAndBlackAndUnmuteRestoresTheTone) {
     Link link(engine(), publisherOptions(false), subscriberOptions(false));
@@ -461,6 +577,53 @@ TEST_F(RtcSfuPeers, AnswerToAnOfferWithRedH264Vp9AndRtxNamesOnlyOpusAndVp8) {
         io, [&] { return link.of(kAlice).audioRms > 0.1 && link.of(kAlice).videoFramesDecoded >= 5; }, 10s))
         << ::testing::PrintToString(link.errors);
     EXPECT_TRUE(link.errors.empty()) << ::testing::PrintToString(link.errors);
+}
+
+// The subscriber answers a pion-style SFU offer with Opus and VP8 only: unrestricted, webrtcbin 1.22
+// answers the first codec of each m-line (RED or H.264 when the SFU lists them first) and ignores a
+// port-0 section that still names a codec. The H.264-only track is rejected and leaves the BUNDLE
+// group. A second offer with new ICE credentials (an SFU ICE restart) is answered with our old ones:
+// webrtcbin 1.22 never restarts ICE.
+TEST_F(RtcSfuPeers, SubscriberAnswersAnSfuOfferWithOpusAndVp8AndRejectsTheRest) {
+    std::vector<std::string> answers;
+    std::vector<std::string> errors;
+    SfuPeerListener l;
+    l.onLocalDescription = [&](const std::string& sdp) { answers.push_back(sdp); };
+    l.onError = [&](const std::string& e) { errors.push_back(e); };
+    SfuSubscriber sub(engine(), subscriberOptions(false), l);
+    sub.setRemoteOffer(kSfuOffer);
+    ASSERT_TRUE(runUntil(
+        io, [&] { return !answers.empty() || !errors.empty(); }, 5s));
+    ASSERT_TRUE(errors.empty()) << ::testing::PrintToString(errors);
+    const std::string& answer = answers.front();
+    EXPECT_TRUE(contains(answer, "a=group:BUNDLE 0 1 2")) << answer;
+    EXPECT_EQ(sections(answer), (std::vector<std::pair<std::string, std::string>>{
+                                    {"application", "0"}, {"audio", "1"}, {"video", "2"}, {"video", "3"}}));
+    std::vector<std::string> mlines;
+    std::vector<std::string> rtpmaps;
+    for (const auto& line : sdpLines(answer)) {
+        if (line.starts_with("m=")) mlines.push_back(line);
+        if (line.starts_with("a=rtpmap:")) rtpmaps.push_back(line);
+    }
+    EXPECT_EQ(mlines,
+              (std::vector<std::string>{"m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+                                        "m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=video 9 UDP/TLS/RTP/SAVPF 96",
+                                        "m=video 0 UDP/TLS/RTP/SAVPF 102"}));
+    EXPECT_EQ(rtpmaps, (std::vector<std::string>{"a=rtpmap:111 OPUS/48000/2", "a=rtpmap:96 VP8/90000"}));
+
+    std::string restart = kSfuOffer;
+    for (std::size_t p; (p = restart.find("GbTxkzJqWcRuVpmA")) != std::string::npos;)
+        restart.replace(p, 16, "RestartedUfrag01");
+    sub.setRemoteOffer(restart);
+    ASSERT_TRUE(runUntil(
+        io, [&] { return answers.size() >= 2 || !errors.empty(); }, 5s));
+    const auto ufrag = [](const std::string& sdp) {
+        for (const auto& line : sdpLines(sdp))
+            if (line.starts_with("a=ice-ufrag:")) return line;
+        return std::string();
+    };
+    EXPECT_EQ(ufrag(answers[1]), ufrag(answers[0]));
+    EXPECT_TRUE(errors.empty()) << ::testing::PrintToString(errors);
 }
 
 }  // namespace
