@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "mxrtc/call/call.hpp"
@@ -39,12 +41,15 @@ struct BackendContext {
     rtc::MediaEngine& engine;
     matrix::OlmTransport* olm;  // null without E2EE
     Emit emit;
+    std::function<std::optional<DelayId>()> delayId;  // our delayed leave (MSC4140), once scheduled
+    std::function<void(const std::string&)> fail;     // the media cannot go on: the call ends (1)
 };
 
 // The media options every backend starts from (sources, resolution, ICE addresses, E2EE, tuning).
 rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device);
 
 std::unique_ptr<MediaBackend> makeMeshBackend(BackendContext context);
+std::unique_ptr<MediaBackend> makeLiveKitBackend(BackendContext context);
 #endif
 
 }  // namespace mxrtc::call::detail

@@ -28,6 +28,7 @@ struct Call::Impl {
     std::unique_ptr<detail::MediaBackend> backend;  // after the engine: destroyed before it
     std::unique_ptr<matrix::CallShell> shell;
     bool leaving = false;
+    bool failed = false;
 
     Impl(matrix::Client& c, matrix::LoginSession s, CallConfig cfg, EventHandler h)
         : client(c), self(std::move(s)), config(std::move(cfg)), onEvent(std::move(h)) {}
@@ -36,6 +37,13 @@ struct Call::Impl {
         if (onEvent) onEvent(e);
     }
     void onUpdate(const matrix::CallUpdate& u);
+    void leave();
+    void fail(const std::string& reason) {
+        if (failed) return;
+        failed = true;
+        emit(CallFailed{reason});
+        leave();
+    }
 };
 
 namespace {
@@ -168,14 +176,20 @@ asio::awaitable<Result<std::unique_ptr<Call>>> Call::create(matrix::Client& clie
         impl->engine = std::move(engine).value();
         Impl* raw = impl.get();
         detail::BackendContext context{
-            client,       impl->self,    impl->config,    core::slotIdFor(opts.application, opts.callId),
-            *impl->focus, *impl->engine, impl->olm.get(), [raw](CallEvent e) { raw->emit(e); }};
+            client,
+            impl->self,
+            impl->config,
+            core::slotIdFor(opts.application, opts.callId),
+            *impl->focus,
+            *impl->engine,
+            impl->olm.get(),
+            [raw](CallEvent e) { raw->emit(e); },
+            [raw]() -> std::optional<DelayId> { return raw->shell ? raw->shell->delayId() : std::nullopt; },
+            [raw](const std::string& reason) { raw->fail(reason); }};
         if (impl->focus->type == "mesh") {
             impl->backend = detail::makeMeshBackend(std::move(context));
         } else {
-            co_return makeError(
-                errcode::kUnsupported,
-                "media over a LiveKit SFU is not available in this build yet (use a mesh call)");
+            impl->backend = detail::makeLiveKitBackend(std::move(context));
         }
         opts.onToDevice = [raw](const matrix::ReceivedToDevice& m) {
             if (raw->backend) raw->backend->onToDevice(m);
@@ -201,14 +215,19 @@ Call::~Call() {
 }
 
 asio::awaitable<int> Call::run() {
-    co_return co_await m_impl->shell->run();
+    const int rc = co_await m_impl->shell->run();
+    co_return m_impl->failed ? 1 : rc;
+}
+
+void Call::Impl::leave() {
+    if (leaving) return;
+    leaving = true;
+    if (backend) backend->leave();  // peers hang up before the membership goes
+    if (shell) shell->stop();
 }
 
 void Call::leave() {
-    if (m_impl->leaving) return;
-    m_impl->leaving = true;
-    if (m_impl->backend) m_impl->backend->leave();  // peers hang up before the membership goes
-    m_impl->shell->stop();
+    m_impl->leave();
 }
 
 std::vector<ParticipantMedia> Call::media() const {

@@ -82,6 +82,8 @@ class CallShell {
 
     const core::RoomCalls& calls() const { return m_calls; }
     core::MembershipStatus status() const { return m_manager.status(); }
+    // Our delayed leave (MSC4140), once the server scheduled it (handed to a LiveKit auth service).
+    const std::optional<DelayId>& delayId() const { return m_manager.delayId(); }
 
   private:
     using Effects = std::vector<core::MembershipEffect>;
