@@ -292,12 +292,15 @@ void WebrtcEndpoint::handleDescriptionCreated(GstPromise* promise, core::SdpType
     gchar* text = gst_sdp_message_as_text(desc->sdp);
     core::SessionDescription out{type, mungeLocalDescription(type, text)};
     g_free(text);
-    // Announce the description before applying it, so it precedes every candidate on the executor.
+    // Apply the description before announcing it: a fast answer (an SFU on loopback answers within a
+    // millisecond) must find webrtcbin in have-local-offer. This runs on webrtcbin's operation thread,
+    // which also emits the local candidates in later operations, so the description still reaches
+    // the executor before every candidate.
+    if (m_webrtc != nullptr) g_signal_emit_by_name(m_webrtc, "set-local-description", desc, nullptr);
+    gst_webrtc_session_description_free(desc);
     post([this, out = std::move(out)] {
         if (m_events.onLocalDescription) m_events.onLocalDescription(out);
     });
-    if (m_webrtc != nullptr) g_signal_emit_by_name(m_webrtc, "set-local-description", desc, nullptr);
-    gst_webrtc_session_description_free(desc);
 }
 
 void WebrtcEndpoint::handleCandidate(guint mline, const char* candidate) {
