@@ -134,6 +134,8 @@ std::string_view toString(NetErrorKind k) {
             return "too_large";
         case NetErrorKind::Cancelled:
             return "cancelled";
+        case NetErrorKind::Closed:
+            return "closed";
     }
     return "protocol";
 }

@@ -60,7 +60,8 @@ struct HttpResponse {
     std::optional<std::string> header(std::string_view name) const;
 };
 
-enum class NetErrorKind { InvalidUrl, Resolve, Connect, Tls, Timeout, Protocol, TooLarge, Cancelled };
+// Closed: the peer or we closed a connection-oriented channel (WebSocket); not an HTTP outcome.
+enum class NetErrorKind { InvalidUrl, Resolve, Connect, Tls, Timeout, Protocol, TooLarge, Cancelled, Closed };
 std::string_view toString(NetErrorKind k);
 
 struct NetError {
