@@ -1,6 +1,7 @@
 // The SFU subscriber: one webrtcbin (WebrtcEndpoint) without sources. Each incoming pad gets the
 // shared receive chain; its frames are accounted to (and decrypted with the keys of) whoever its mid
 // is mapped to at that moment, looked up per frame in a table the caller updates on every offer.
+#include <cctype>
 #include <sstream>
 
 #include "mxrtc/livekit/sdp.hpp"
@@ -175,8 +176,14 @@ struct SfuSubscriber::Impl : WebrtcEndpoint {
             fail(result.error);
             return;
         }
-        std::lock_guard lock(padsMutex);
-        pads.push_back({mid, result.encoding, GST_PAD(gst_object_ref(pad))});
+        {
+            std::lock_guard lock(padsMutex);
+            pads.push_back({mid, result.encoding, GST_PAD(gst_object_ref(pad))});
+        }
+        // A new video stream starts decoding at a key frame: ask for one now rather than wait for
+        // the sender's next periodic one (the SFU asks too when it adds a subscriber).
+        if (result.encoding == "VP8" && options.requestKeyFrames)
+            whenBuilt([this, mid] { requestKeyFrame(mid); });
     }
 
     void onDataChannel(GstWebRTCDataChannel* ch) override {
