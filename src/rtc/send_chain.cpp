@@ -84,6 +84,7 @@ SendOptions SendOptions::from(const MediaOptions& o) {
 
 SendChain::SendChain(SendOptions options)
     : m_options(std::move(options)),
+      m_audioSsrc(randomU32()),
       m_vp8Ssrc(randomU32()),
       m_audioEncryptor(randomU16),
       m_videoEncryptor(randomU16),
@@ -102,9 +103,13 @@ std::string SendChain::describe() const {
         d << "audiotestsrc name=asrc is-live=true wave=sine volume=" << (o.audioMuted ? "0" : "0.3")
           << " freq=" << o.toneFrequency
           << " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1"
-          << " ! opusenc name=aenc frame-size=20 ! rtpopuspay name=apay pt=" << kOpusPayloadType
+          << " ! opusenc name=aenc frame-size=20 ! rtpopuspay name=apay pt=" << kOpusPayloadType << " ssrc="
+          << m_audioSsrc
+          // The SSRC in the caps puts an a=ssrc line into our offer even before the first packet
+          // (with E2EE none flows until we have a key): without it an SFU cannot demultiplex the
+          // BUNDLEd audio (webrtcbin sends no MID header extension).
           << " ! application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload="
-          << kOpusPayloadType << " ! webrtc. ";
+          << kOpusPayloadType << ",ssrc=(uint)" << m_audioSsrc << " ! webrtc. ";
     }
     if (o.video) {
         const long maxDist =

@@ -89,6 +89,7 @@ class SendChain {
     void forwardKeyFrameRequest(bool fromNetwork);
 
     SendOptions m_options;
+    std::uint32_t m_audioSsrc;
     std::uint32_t m_vp8Ssrc;
 
     // GLib thread (references kept for the lifetime of the pipeline).
