@@ -128,6 +128,9 @@ class LiveKitBackend final : public MediaBackend {
     void replan(const core::RoomCalls& calls) {
         if (m_left) return;
         const auto plan = core::planSfuConnections(calls, m_c.slot, m_c.self.userId, m_c.self.deviceId);
+        // Our own membership missing while we stay (the server fired our delayed leave, and the
+        // membership manager is writing it again): keep the SFUs, the gap is the homeserver's.
+        if (plan.empty() && !m_connections.empty()) return;
         // Drop connections that are no longer wanted, or whose role changed (the oldest member left
         // and we publish elsewhere now).
         for (auto it = m_connections.begin(); it != m_connections.end();) {
