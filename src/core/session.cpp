@@ -87,6 +87,9 @@ struct RoomCalls::Impl {
     std::map<SlotId, std::set<Entry*, ByAge>> slots;  // listed entries per slot, oldest first
     std::set<Entry*, ByExpiry> expiries;
     std::unordered_map<UserId, bool> roomJoined;  // absent = unknown = treated as joined
+    // The newest m.room.member event applied per user: an older one (a first sync's timeline
+    // replaying the invite before the join) never undoes a newer one.
+    std::unordered_map<UserId, EventOrder> roomMemberNewest;
     std::unordered_map<UserId, std::vector<Entry*>> entriesByUser;
 
     bool userJoined(const UserId& user) const {
@@ -172,6 +175,12 @@ struct RoomCalls::Impl {
     void applyRoomMember(const RoomEvent& ev, TimePoint now, std::vector<SessionChange>& out) {
         if (!ev.stateKey) return;
         const UserId user(*ev.stateKey);
+        EventOrder order{ev.originServerTs, ev.eventId.str()};
+        auto [newest, first] = roomMemberNewest.try_emplace(user, order);
+        if (!first) {
+            if (order < newest->second) return;
+            newest->second = std::move(order);
+        }
         std::string membership;
         if (auto it = ev.content.find("membership"); it != ev.content.end() && it->is_string())
             membership = it->get<std::string>();

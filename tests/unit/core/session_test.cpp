@@ -187,6 +187,20 @@ TEST(RoomCalls, SenderWhoLeftTheRoomIsNotAMemberUntilTheyRejoin) {
     EXPECT_EQ(std::get<MemberLeft>(r.changes[0]).reason, LeaveReason::RoomLeft);
 }
 
+TEST(RoomCalls, ReplayedOlderRoomMembershipDoesNotDropAJoinedMember) {
+    // A first /sync gives the room state, then a timeline that replays the invite before the join.
+    RoomCalls calls(RoomId("!r:x"));
+    const auto now = fromUnixMs(kT0 + 100);
+    (void)calls.apply(roomMember("@bob:x", "join", kT0 - 5), now);
+    (void)calls.apply(stateEvent("@bob:x", "B", sessionContent("B"), kT0, "$b"), now);
+    auto r = calls.apply(roomMember("@bob:x", "invite", kT0 - 10), now);
+    EXPECT_TRUE(r.changes.empty());
+    EXPECT_EQ(calls.memberCount(kRoomSlot), 1u);
+    r = calls.apply(roomMember("@bob:x", "join", kT0 - 5), now);  // the join again: nothing changes
+    EXPECT_TRUE(r.changes.empty());
+    EXPECT_EQ(calls.memberCount(kRoomSlot), 1u);
+}
+
 TEST(RoomCalls, InvalidReplacementRemovesTheMemberAndReportsTheField) {
     RoomCalls calls(RoomId("!r:x"));
     (void)calls.apply(stateEvent("@alice:x", "A", sessionContent("A"), kT0, "$a"), fromUnixMs(kT0));
