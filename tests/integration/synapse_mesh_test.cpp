@@ -18,77 +18,19 @@
 #include <thread>
 #include <vector>
 
-#include "support/json_lines.hpp"
-#include "support/process.hpp"
-#include "support/subprocess.hpp"
-#include "support/synapse_env.hpp"
+#include "support/call_cli.hpp"
 
 namespace {
 
 using Json = nlohmann::json;
 using namespace std::chrono;
 using mxrtc::test::BackgroundProcess;
-
-using mxrtc::test::synapseEnv;
-
-using mxrtc::test::jsonLines;
-
-bool startsWithUser(const Json& j, const std::string& user) {
-    return j.value("user_id", "").rfind("@" + user + ":", 0) == 0;
-}
-
-// The latest per-peer media report `p` printed about `user`.
-std::optional<Json> latestMedia(const BackgroundProcess& p, const std::string& user) {
-    std::optional<Json> last;
-    for (auto& j : jsonLines(p.out()))
-        if (j.value("event", "") == "media" && startsWithUser(j, user)) last = std::move(j);
-    return last;
-}
-
-bool hears(const BackgroundProcess& p, const std::string& user, std::uint64_t minBuffers) {
-    auto m = latestMedia(p, user);
-    return m && (*m)["audio_buffers"].get<std::uint64_t>() >= minBuffers &&
-           (*m)["audio_rms"].get<double>() > 0.1 && (*m)["frames_decrypted"].get<std::uint64_t>() > 0 &&
-           (*m)["video_frames"].get<std::uint64_t>() > 0;
-}
-
-// CPU time (user + system) of a process, in seconds.
-double cpuSecondsOf(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(stat.substr(close + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14) utime = std::stoull(f);
-        if (i == 15) stime = std::stoull(f);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// Percent of one core `pid` uses over `window`.
-double cpuPercent(pid_t pid, milliseconds window) {
-    const double before = cpuSecondsOf(pid);
-    std::this_thread::sleep_for(window);
-    return (cpuSecondsOf(pid) - before) * 1000.0 / static_cast<double>(window.count()) * 100.0;
-}
-
-bool waitUntil(const std::function<bool()>& done, milliseconds timeout) {
-    const auto deadline = steady_clock::now() + timeout;
-    while (!done()) {
-        if (steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(milliseconds(100));
-    }
-    return true;
-}
-
-bool hasLine(const BackgroundProcess& p, const std::function<bool(const Json&)>& pred) {
-    for (const auto& j : jsonLines(p.out()))
-        if (pred(j)) return true;
-    return false;
-}
+using mxrtc::test::cpuPercent;
+using mxrtc::test::hasLine;
+using mxrtc::test::hears;
+using mxrtc::test::latestMedia;
+using mxrtc::test::startsWithUser;
+using mxrtc::test::waitUntil;
 
 class SynapseMesh : public ::testing::Test {
   protected:
@@ -96,51 +38,30 @@ class SynapseMesh : public ::testing::Test {
 #ifndef MXRTC_HAVE_RTC
         GTEST_SKIP() << "mxrtc built without GStreamer (module rtc)";
 #endif
-        env = synapseEnv();
-        if (env.find("MXRTC_SYNAPSE_URL") == env.end()) GTEST_SKIP() << "no Synapse (fixture skipped)";
-        url = env["MXRTC_SYNAPSE_URL"];
-        server = env["MXRTC_SYNAPSE_SERVER_NAME"];
-        static std::atomic<int> counter{0};
-        const std::string tag = std::to_string(::getpid()) + "m" + std::to_string(++counter);
-        dir = std::filesystem::temp_directory_path() / ("mxrtc-mesh-" + tag);
-        std::filesystem::create_directories(dir);
-        for (const char* who : {"alice", "bob", "carol"}) {
-            users[who] = who + tag;
-            auto r =
-                cli(who, "login --register --homeserver " + url + " --user " + users[who] + " --password pw");
-            ASSERT_EQ(r.exitCode, 0) << r.err;
-        }
-        auto created = cli("alice", "--json create-room --invite @" + users["bob"] + ":" + server +
-                                        " --invite @" + users["carol"] + ":" + server);
-        ASSERT_EQ(created.exitCode, 0) << created.err;
-        room = Json::parse(created.out)["room_id"].get<std::string>();
-        ASSERT_EQ(cli("bob", "join-room '" + room + "'").exitCode, 0);
-        ASSERT_EQ(cli("carol", "join-room '" + room + "'").exitCode, 0);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
+        m_room = std::make_unique<mxrtc::test::CliRoom>(std::vector<std::string>{"alice", "bob", "carol"},
+                                                        "mxrtc-mesh-");
+        ASSERT_TRUE(m_room->ok()) << m_room->error();
+        users = m_room->users;
+        server = m_room->server;
+        room = m_room->room;
+        dir = m_room->dir;
     }
 
     std::string command(const std::string& who, const std::string& args) const {
-        return std::string(MXRTC_CLI_PATH) + " --profile '" + (dir / who).string() + "' " + args;
+        return m_room->command(who, args);
     }
     mxrtc::test::ProcessResult cli(const std::string& who, const std::string& args) {
-        return mxrtc::test::runWithInput("timeout 60 " + command(who, args), "");
+        return m_room->cli(who, args);
     }
     std::unique_ptr<BackgroundProcess> join(const std::string& who, const std::string& extra = "") {
-        return std::make_unique<BackgroundProcess>(
-            command(
-                who,
-                "--json join-call '" + room +
-                    "' --focus mesh --media test --e2ee --low-latency --stats-interval 0.25 --duration 90 " +
-                    extra),
-            dir / (who + "-join"));
+        return m_room->joinCall(
+            who,
+            "--focus mesh --media test --e2ee --low-latency --stats-interval 0.25 --duration 90 " + extra);
     }
 
-    std::map<std::string, std::string> env;
+    std::unique_ptr<mxrtc::test::CliRoom> m_room;
     std::map<std::string, std::string> users;
-    std::string url, server, room;
+    std::string server, room;
     std::filesystem::path dir;
 };
 
@@ -306,10 +227,10 @@ TEST_F(SynapseMesh, OneToOneCallWithHangup) {
 }
 
 TEST_F(SynapseMesh, MediaOptionsAreCheckedWithOneLineErrors) {
-    auto r = cli("alice", "join-call '" + room + "' --media test --focus http://127.0.0.1:9");
-    EXPECT_NE(r.exitCode, 0);
-    EXPECT_NE(r.err.find("LiveKit"), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;  // progress + the error
+    // A LiveKit focus whose JWT service is down: the step that failed, in one line, and exit 1.
+    auto r = cli("alice", "-q join-call '" + room + "' --media test --focus http://127.0.0.1:9");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("mxrtc: JWT service http://127.0.0.1:9 unreachable"), std::string::npos) << r.err;
     r = cli("alice", "join-call '" + room + "' --focus mesh --record /tmp/x");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.err.find("--record needs --media"), std::string::npos) << r.err;
