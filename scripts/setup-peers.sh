@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real third-party peers the integration and interop tests run against:
-# Synapse from PyPI into a venv (scripts/synapse/install.sh) and the pinned npm reference
-# implementations into interop/node_modules. Idempotent.
+# Synapse from PyPI into a venv (scripts/synapse/install.sh), the pinned npm reference
+# implementations into interop/node_modules, livekit-server and the LiveKit Python SDK.
+# Idempotent. Exits non-zero when a peer cannot be installed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -17,18 +18,44 @@ else
   echo "setup-peers: interop/node_modules up to date"
 fi
 
-# livekit-server (Go module proxy, ~2 min the first time) for the auth service's room-creation
-# test; skipped where no Go toolchain is installed (the test then reports itself skipped).
-if command -v go >/dev/null 2>&1 && [[ -x scripts/livekit/install.sh ]]; then
-  bash scripts/livekit/install.sh || echo "setup-peers: livekit-server could not be built; its test will be skipped"
+# LiveKit: livekit-server (Go module proxy, ~2 min the first time; install.sh does nothing when the
+# pinned version is already there) and the LiveKit Python SDK as the reference participant
+# (tests/livekit/lk_peer.py, mxrtc-auth's delegation test). A missing peer is an error here, not a
+# skipped test later: a test that skips itself in CI because a peer is missing hides a failure.
+# MXRTC_PEERS_WITHOUT_LIVEKIT=1 turns that into a warning (a machine that never runs the `livekit`
+# tests); the LiveKit tests then fail, they do not skip.
+lk_missing() {
+  if [[ "${MXRTC_PEERS_WITHOUT_LIVEKIT:-0}" == 1 ]]; then
+    echo "setup-peers: WARNING: $1 (MXRTC_PEERS_WITHOUT_LIVEKIT=1: continuing; the livekit tests will fail)" >&2
+  else
+    echo "setup-peers: ERROR: $1" >&2
+    exit 1
+  fi
+}
+
+if ! bash scripts/livekit/install.sh; then
+  lk_missing "livekit-server could not be installed (needs Go >= 1.24 and the Go module proxy)"
 fi
 
-# A real LiveKit participant for mxrtc-auth's delayed-leave delegation test: the `livekit` rtc SDK
-# from PyPI (native WebRTC inside the wheel) in its own venv. Skipped if it cannot be installed
-# (the test then reports itself skipped).
 lkvenv="${HOME}/.cache/mxrtc/livekit/venv"
-if [[ ! -x "$lkvenv/bin/python" ]] || ! "$lkvenv/bin/python" -c "import livekit.rtc" 2>/dev/null; then
-  echo "setup-peers: livekit rtc SDK (PyPI) into $lkvenv"
-  { python3 -m venv "$lkvenv" && "$lkvenv/bin/pip" install --quiet --disable-pip-version-check livekit==1.2.0; } ||
-    echo "setup-peers: the livekit Python SDK could not be installed; the delegation test will be skipped"
+lk_pins=(livekit==1.2.0 numpy==2.4.6)  # numpy: lk_peer.py's FFT (also a dependency of the wheel)
+lk_ok() {
+  "$lkvenv/bin/python" - "${lk_pins[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+import livekit.rtc, numpy  # noqa: F401  (the native FFI library loads on import)
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    if version(name) != want:
+        sys.exit(1)
+PY
+}
+if [[ -x "$lkvenv/bin/python" ]] && lk_ok; then
+  echo "setup-peers: LiveKit Python SDK up to date in $lkvenv"
+else
+  echo "setup-peers: LiveKit Python SDK (PyPI: ${lk_pins[*]}) into $lkvenv"
+  if ! { python3 -m venv "$lkvenv" &&
+         "$lkvenv/bin/pip" install --quiet --disable-pip-version-check "${lk_pins[@]}" && lk_ok; }; then
+    lk_missing "the LiveKit Python SDK (${lk_pins[*]}) could not be installed into $lkvenv"
+  fi
 fi

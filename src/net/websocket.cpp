@@ -15,6 +15,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <cctype>
 #include <deque>
+#include <string_view>
+#include <vector>
 
 namespace mxrtc::net {
 
@@ -83,6 +85,51 @@ WsError wsError(NetErrorKind kind, std::string message) {
     e.kind = kind;
     e.message = std::move(message);
     return e;
+}
+
+// Values we sent that a refusing server may echo back in its body (LiveKit's 401 quotes the whole
+// token): query values and header credentials of 16+ characters.
+std::vector<std::string> sentSecrets(std::string_view target, const Headers& headers) {
+    constexpr std::size_t kMinSecret = 16;
+    std::vector<std::string> out;
+    if (const auto q = target.find('?'); q != std::string_view::npos) {
+        std::string_view query = target.substr(q + 1);
+        while (!query.empty()) {
+            const auto amp = query.find('&');
+            const std::string_view pair = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+            const auto eq = pair.find('=');
+            if (eq == std::string_view::npos || pair.size() - eq - 1 < kMinSecret) continue;
+            const std::string_view raw = pair.substr(eq + 1);
+            out.emplace_back(raw);
+            std::string decoded;  // the server quotes what it decoded
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                if (raw[i] == '%' && i + 2 < raw.size() &&
+                    std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+                    std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+                    decoded += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+                    i += 2;
+                } else {
+                    decoded += raw[i] == '+' ? ' ' : raw[i];
+                }
+            }
+            if (decoded != raw) out.push_back(std::move(decoded));
+        }
+    }
+    for (const auto& [name, value] : headers) {
+        const auto space = value.rfind(' ');
+        std::string credential = space == std::string::npos ? value : value.substr(space + 1);
+        if (credential.size() >= kMinSecret) out.push_back(std::move(credential));
+    }
+    return out;
+}
+
+std::string redact(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& secret : secrets) {
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+            text.replace(at, secret.size(), "[redacted]");
+    }
+    return text;
 }
 
 struct Outgoing {
@@ -244,6 +291,7 @@ struct WebSocket::Impl : std::enable_shared_from_this<Impl> {
         using namespace asio::experimental::awaitable_operators;
         const auto deadline = std::chrono::steady_clock::now() + options.connectTimeout;
         const std::string origin = std::string(u.tls ? "wss://" : "ws://") + u.hostHeader();
+        const auto secrets = sentSecrets(u.url.target, headers);
         auto cancelled = [&]() -> std::optional<WsError> {
             if (closeRequested) return wsError(NetErrorKind::Cancelled, "connect to " + where + " cancelled");
             return std::nullopt;
@@ -305,7 +353,7 @@ struct WebSocket::Impl : std::enable_shared_from_this<Impl> {
             WsError e = wsError(NetErrorKind::Protocol,
                                 "upgrade refused by " + where + ": HTTP " + std::to_string(res.result_int()));
             e.httpStatus = static_cast<int>(res.result_int());
-            e.httpBody = res.body().substr(0, kMaxRefusalBody);
+            e.httpBody = redact(res.body().substr(0, kMaxRefusalBody), secrets);
             co_return e;
         }
         if (wec == beast::error::timeout)

@@ -3,9 +3,10 @@
 // (livekit rtc SDK, tests/integration/auth_lk_participant.py) joins a real livekit-server whose
 // webhooks point at mxrtc-auth's /sfu_webhook. While the participant is on the SFU the leave must
 // not fire (mxrtc-auth restarts it); when the participant disconnects it must appear promptly
-// (mxrtc-auth sends it). Skipped without livekit-server (scripts/livekit/install.sh) or without a
-// Python that has the `livekit` package (see apps/mxrtc-auth/README.md).
+// (mxrtc-auth sends it). Fails without livekit-server or the `livekit` Python SDK
+// (scripts/setup-peers.sh installs both; tests/support/livekit_server.hpp runs the server).
 #include "auth_it_support.hpp"
+#include "support/livekit_server.hpp"
 
 namespace {
 
@@ -19,50 +20,6 @@ std::int64_t nowMs() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-// A livekit-server on loopback with webhooks to `webhookUrl`, stopped on destruction.
-class LiveKitServer {
-  public:
-    LiveKitServer(const std::string& binary, int port, const std::string& webhookUrl) : m_port(port) {
-        m_dir = fs::temp_directory_path() / ("mxrtc-lk-deleg-" + std::to_string(::getpid()));
-        fs::create_directories(m_dir);
-        std::ofstream(m_dir / "lk.yaml")
-            << "port: " << m_port << "\nbind_addresses: [127.0.0.1]\n"
-            << "rtc: {udp_port: " << m_port + 2
-            << ", tcp_port: 0, node_ip: 127.0.0.1, use_external_ip: false}\n"
-            << "keys: {" << kKey << ": " << kSecret << "}\n"
-            << "room: {auto_create: false}\n"
-            << "webhook: {api_key: " << kKey << ", urls: [\"" << webhookUrl << "\"]}\n";
-        const auto started = mxrtc::test::runWithInput(
-            shellQuote(binary) + " --config " + shellQuote((m_dir / "lk.yaml").string()) + " > " +
-                shellQuote((m_dir / "lk.log").string()) + " 2>&1 & echo $!",
-            "");
-        m_pid = std::stoi(started.out);
-        for (int i = 0; i < 200 && !m_up; ++i) {
-            m_up = call("GET", httpUrl() + "/").status == 200;
-            if (!m_up) std::this_thread::sleep_for(50ms);
-        }
-    }
-    ~LiveKitServer() {
-        ::kill(m_pid, SIGTERM);
-        for (int i = 0; i < 100 && ::kill(m_pid, 0) == 0; ++i)
-            std::this_thread::sleep_for(50ms);
-        fs::remove_all(m_dir);
-    }
-    LiveKitServer(const LiveKitServer&) = delete;
-    LiveKitServer& operator=(const LiveKitServer&) = delete;
-
-    bool up() const { return m_up; }
-    std::string wsUrl() const { return "ws://127.0.0.1:" + std::to_string(m_port); }
-    std::string httpUrl() const { return "http://127.0.0.1:" + std::to_string(m_port); }
-    std::string logs() const { return readWholeFile(m_dir / "lk.log"); }
-
-  private:
-    fs::path m_dir;
-    int m_port = 0;
-    pid_t m_pid = -1;
-    bool m_up = false;
-};
 
 // One real LiveKit participant (a Python process); leaves when told to.
 class Participant {
@@ -105,12 +62,6 @@ class Participant {
     pid_t m_pid = -1;
 };
 
-bool pythonHasLiveKit() {
-    const std::string py = MXRTC_LK_PYTHON;
-    if (py.empty() || !fs::exists(py)) return false;
-    return mxrtc::test::runWithInput(shellQuote(py) + " -c 'import livekit.rtc'", "").exitCode == 0;
-}
-
 // The value of one sample in Prometheus text (-1 when absent).
 long metric(const std::string& text, const std::string& sample) {
     const auto at = text.find("\n" + sample + " ");
@@ -129,15 +80,13 @@ class DelegationOnLiveKit : public AuthWithSynapse {
     }
     static std::string tail(const std::string& s) { return s.size() > 6000 ? s.substr(s.size() - 6000) : s; }
 
-    std::unique_ptr<LiveKitServer> m_lk;
+    std::unique_ptr<mxrtc::test::LiveKitServer> m_lk;
     std::unique_ptr<Participant> m_participant;
 };
 
 TEST_F(DelegationOnLiveKit, LeaveIsHeldWhileOnTheSfuAndSentPromptlyOnDisconnect) {
-    const std::string lkBinary = MXRTC_LIVEKIT_SERVER;
-    if (lkBinary.empty() || !fs::exists(lkBinary))
-        GTEST_SKIP() << "no livekit-server (scripts/livekit/install.sh)";
-    if (!pythonHasLiveKit()) GTEST_SKIP() << "no Python with the livekit package (apps/mxrtc-auth/README.md)";
+    const auto missing = mxrtc::test::requireLiveKitPeers();
+    ASSERT_EQ(missing, "") << missing;
 
     const User erin = registerUser("auth_erin");
     ASSERT_FALSE(erin.userId.empty());
@@ -149,15 +98,20 @@ TEST_F(DelegationOnLiveKit, LeaveIsHeldWhileOnTheSfuAndSentPromptlyOnDisconnect)
 
     // LiveKit's port is chosen first (mxrtc-auth's LIVEKIT_URL), mxrtc-auth's port is then known
     // for LiveKit's webhook URL.
-    std::random_device rd;
-    const int lkPort = 20000 + static_cast<int>(rd() % 20000);
+    const int lkPort = mxrtc::test::freeLoopbackTcpPort();
     auto env = baseEnv(synapse().serverName);
     env["LIVEKIT_URL"] = "ws://127.0.0.1:" + std::to_string(lkPort);
     env["LIVEKIT_CS_API_URL_OVERRIDES"] = synapse().serverName + "=" + synapse().url;
     auto& auth = start(env);
     ASSERT_NE(auth.port(), 0);
-    m_lk = std::make_unique<LiveKitServer>(lkBinary, lkPort, auth.url("/sfu_webhook"));
-    ASSERT_TRUE(m_lk->up()) << m_lk->logs();
+    mxrtc::test::LiveKitServerOptions lkOptions;
+    lkOptions.key = kKey;
+    lkOptions.secret = kSecret;
+    lkOptions.httpPort = lkPort;
+    lkOptions.autoCreateRooms = false;
+    lkOptions.webhookUrls = {auth.url("/sfu_webhook")};
+    m_lk = std::make_unique<mxrtc::test::LiveKitServer>(lkOptions);
+    ASSERT_TRUE(m_lk->up()) << m_lk->error() << "\n" << m_lk->logs();
 
     // The call membership and its delayed leave, as js-sdk writes them (spec §3.3).
     const std::string stateKey = "_" + erin.userId + "_" + erin.deviceId + "_m.call";

@@ -45,7 +45,8 @@ struct WsError {
     NetErrorKind kind = NetErrorKind::Protocol;
     std::string message;          // one line, no secrets
     int httpStatus = 0;           // a refused upgrade: the server's status (401, 404, ...)
-    std::string httpBody;         // ... and its body (LiveKit puts the reason there)
+    std::string httpBody;         // ... and its body (LiveKit puts the reason there), with the query
+                                  // values and credentials we sent replaced by "[redacted]"
     std::uint16_t closeCode = 0;  // kind Closed: the peer's close code (1000 normal, 1009 too big...)
     std::string closeReason;      // kind Closed: the peer's close reason
 };

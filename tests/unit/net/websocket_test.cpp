@@ -169,7 +169,11 @@ struct WsServer {
         if (behaviour == Behaviour::Refuse401) {
             http::response<http::string_body> res{http::status::unauthorized, 11};
             res.set(http::field::content_type, "text/plain");
-            res.body() = "invalid token: signature mismatch";
+            // LiveKit quotes the token it refused; the client must not hand that on.
+            const std::string t(req.target());
+            const auto at = t.find("access_token=");
+            res.body() = "invalid token: " + (at == std::string::npos ? std::string() : t.substr(at + 13)) +
+                         ", error: signature mismatch";
             res.keep_alive(false);
             res.prepare_payload();
             co_await http::async_write(stream, res, kUse);
@@ -387,12 +391,14 @@ TEST(WebSocket, RefusedUpgradeReportsStatusAndBodyWithoutTheQuery) {
     asio::io_context io;
     WsServer server(io, Behaviour::Refuse401);
     WebSocket ws(io.get_executor());
-    auto err = connect(io, ws, server.url("127.0.0.1", "/rtc?access_token=secret-jwt"));
+    auto err = connect(io, ws, server.url("127.0.0.1", "/rtc?access_token=secret-jwt.0123456789abcdef"));
     ASSERT_TRUE(err);
     EXPECT_EQ(err->httpStatus, 401);
-    EXPECT_EQ(err->httpBody, "invalid token: signature mismatch");
+    EXPECT_EQ(err->httpBody, "invalid token: [redacted], error: signature mismatch")
+        << "the token we sent is not echoed";
     EXPECT_EQ(err->kind, NetErrorKind::Protocol);
     EXPECT_EQ(err->message.find("secret-jwt"), std::string::npos) << err->message;
+    EXPECT_EQ(server.target, "/rtc?access_token=secret-jwt.0123456789abcdef");
     EXPECT_NE(err->message.find("/rtc"), std::string::npos) << err->message;
     EXPECT_FALSE(ws.isOpen());
 }
