@@ -191,17 +191,65 @@ TEST_F(LiveKitHarness, AWrongKeyGivesDecryptionFailedUntilTheRightKeyArrives) {
     }
 
     // The right key over stdin (what a key rotation from Matrix would do): bob decodes.
+    const auto statesBefore = bob.eventsOf("e2ee_state", "alice").size();
     ASSERT_TRUE(bob.command("key alice " + keyA + " 0"));
-    EXPECT_TRUE(bob.waitFor(
-        [](const json& e) {
-            return e.value("event", "") == "e2ee_state" && e.value("identity", "") == "alice" &&
-                   e.value("state", "") == "OK";
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            const auto states = bob.eventsOf("e2ee_state", "alice");
+            for (auto i = statesBefore; i < states.size(); ++i)
+                if (states[i].value("state", "") == "OK") return true;
+            return false;
         },
-        20s));
+        20s))
+        << "no e2ee_state OK for alice after the right key";
     EXPECT_TRUE(bob.waitFor([](const json& e) { return decodes(e, "alice", 440, 5, 320, 240); }, 20s))
         << "bob did not decode alice after getting her key";
     EXPECT_EQ(bob.leave(), 0);
     EXPECT_EQ(alice.leave(), 0);
+}
+
+TEST_F(LiveKitHarness, OwnKeyRotationToIndexOneKeepsMediaDecodable) {
+    auto& lk = startServer();
+    ASSERT_TRUE(lk.up()) << lk.error();
+    const std::string keyA0 = randomKeyHex();
+    const std::string keyA1 = randomKeyHex();
+    const std::string keyB = randomKeyHex();
+    auto& alice = startPeer("alice", {lk.wsUrl(),
+                                      token("alice", "rotation-room"),
+                                      440.0,
+                                      std::nullopt,
+                                      true,
+                                      {{"alice", keyA0, 0}, {"bob", keyB, 0}},
+                                      std::nullopt});
+    auto& bob = startPeer("bob", {lk.wsUrl(),
+                                  token("bob", "rotation-room"),
+                                  std::nullopt,
+                                  std::nullopt,
+                                  true,
+                                  {{"alice", keyA0, 0}, {"bob", keyB, 0}},
+                                  std::nullopt});
+    ASSERT_TRUE(bob.waitFor([](const json& e) { return hearsTone(e, "alice", 440); }, 40s));
+
+    // Element Call's order: receivers get the new key first, then the sender switches to it.
+    ASSERT_TRUE(bob.command("key alice " + keyA1 + " 1"));
+    ASSERT_TRUE(bob.waitFor(
+        [](const json& e) { return e.value("event", "") == "key_set" && e.value("index", 0) == 1; }, 5s));
+    ASSERT_TRUE(alice.command("key alice " + keyA1 + " 1"));
+    ASSERT_TRUE(alice.waitFor(
+        [](const json& e) { return e.value("event", "") == "key_set" && e.value("index", 0) == 1; }, 5s));
+    // Index 0 now holds garbage at bob's: only frames under index 1 can still be decoded.
+    const auto keysBefore = bob.eventsOf("key_set").size();
+    ASSERT_TRUE(bob.command("key alice " + randomKeyHex() + " 0"));
+    ASSERT_TRUE(waitUntil([&] { return bob.eventsOf("key_set").size() > keysBefore; }, 5s));
+    const auto overwritten = bob.eventsOf("key_set").back();
+    ASSERT_EQ(overwritten.value("index", -1), 0);
+    const auto after = overwritten["t"].get<std::int64_t>() + 1500;  // a whole analysis window later
+    EXPECT_TRUE(bob.waitFor(
+        [after](const json& e) { return hearsTone(e, "alice", 440) && e["t"].get<std::int64_t>() > after; },
+        20s))
+        << "bob lost alice after she rotated to index 1";
+    EXPECT_EQ(alice.leave(), 0);
+    EXPECT_EQ(bob.leave(), 0);
 }
 
 TEST_F(LiveKitHarness, PlainPeersSeeMediaMuteAndLeave) {
