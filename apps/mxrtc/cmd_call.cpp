@@ -1,10 +1,16 @@
 // `mxrtc join-call`: the CLI front of mxrtc::call::Call. Flags become a CallConfig, CallEvents and
 // media reports become lines (or JSON objects); everything else happens in the library.
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "commands.hpp"
 #include "media_cli.hpp"
@@ -38,6 +44,7 @@ struct JoinCallOptions {
     bool muteVideo = false;
     std::vector<std::string> iceAddresses;
     std::string stunServer;
+    bool commands = false;  // read mute/unmute/leave commands from stdin
 };
 
 template <typename... F>
@@ -282,7 +289,44 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
                 if (!ec) leave();
             });
         }
+        // --commands: one per line on stdin (bots and tests drive a running call this way).
+        asio::posix::stream_descriptor input(io);
+        asio::streambuf inputBuffer;
+        std::function<void()> readCommand = [&] {
+            asio::async_read_until(
+                input, inputBuffer, '\n', [&](const boost::system::error_code& ec, std::size_t) {
+                    if (ec) return;  // EOF or cancelled: no more commands
+                    std::istream in(&inputBuffer);
+                    std::string line;
+                    std::getline(in, line);
+                    std::istringstream words(line);
+                    std::string verb, what;
+                    words >> verb >> what;
+                    if (verb == "leave") {
+                        progress(g, "leaving ...");
+                        leave();
+                        return;
+                    }
+                    if ((verb == "mute" || verb == "unmute") && (what == "audio" || what == "video")) {
+                        auto r =
+                            c->setMuted(what == "audio" ? call::Call::Track::Audio : call::Call::Track::Video,
+                                        verb == "mute");
+                        if (!r)
+                            std::cerr << "mxrtc: " << verb << " " << what << ": " << r.error().message
+                                      << std::endl;
+                    } else if (!verb.empty()) {
+                        std::cerr << "mxrtc: unknown command '" << line
+                                  << "' (mute|unmute audio|video, leave)" << std::endl;
+                    }
+                    readCommand();
+                });
+        };
+        if (o.commands) {
+            input.assign(::dup(STDIN_FILENO));
+            readCommand();
+        }
         int rc = co_await c->run();
+        if (input.is_open()) input.close();
         signals.cancel();
         deadline.cancel();
         stats.cancel();
@@ -335,6 +379,9 @@ void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& ac
                 return v.starts_with("stun://") ? std::string() : std::string("must start with stun://");
             },
             "stun://HOST:PORT"));
+    cmd->add_flag("--commands", o->commands,
+                  "read commands from stdin while in the call, one per line: mute audio|video, "
+                  "unmute audio|video, leave");
     cmd->callback([&global, &action, o] { action = [&global, o] { return runJoinCall(global, *o); }; });
 }
 

@@ -29,6 +29,7 @@ class MediaBackend {
     // Hang up / disconnect. Called once, before our membership is removed.
     virtual void leave() = 0;
     virtual std::vector<ParticipantMedia> media() const = 0;
+    virtual Result<void> setMuted(Call::Track track, bool muted) = 0;
 };
 
 #ifdef MXRTC_HAVE_RTC

@@ -230,6 +230,11 @@ void Call::leave() {
     m_impl->leave();
 }
 
+Result<void> Call::setMuted(Track track, bool muted) {
+    if (!m_impl->backend) return makeError(errcode::kUnsupported, "this call has no media");
+    return m_impl->backend->setMuted(track, muted);
+}
+
 std::vector<ParticipantMedia> Call::media() const {
     return m_impl->backend ? m_impl->backend->media() : std::vector<ParticipantMedia>{};
 }

@@ -17,7 +17,10 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 class LiveKitBackend final : public MediaBackend {
   public:
-    explicit LiveKitBackend(BackendContext c) : m_c(std::move(c)) {}
+    explicit LiveKitBackend(BackendContext c)
+        : m_c(std::move(c)),
+          m_audioMuted(m_c.config.media.muteAudio),
+          m_videoMuted(m_c.config.media.muteVideo) {}
 
     ~LiveKitBackend() override { m_connections.clear(); }
 
@@ -54,6 +57,14 @@ class LiveKitBackend final : public MediaBackend {
             default:
                 return;
         }
+    }
+
+    Result<void> setMuted(Call::Track track, bool muted) override {
+        const auto kind = track == Call::Track::Audio ? rtc::TrackKind::Audio : rtc::TrackKind::Video;
+        (track == Call::Track::Audio ? m_audioMuted : m_videoMuted) = muted;
+        for (auto& [url, conn] : m_connections)
+            if (conn.publish) conn.connection->setMuted(kind, muted);
+        return Result<void>();
     }
 
     void leave() override {
@@ -159,6 +170,8 @@ class LiveKitBackend final : public MediaBackend {
         config.name = p.serviceUrl;
         config.publish = p.publish;
         config.media = mediaOptions(m_c.config, m_c.self.deviceId);
+        config.media.audioMuted = m_audioMuted;  // as the app last set it
+        config.media.videoMuted = m_videoMuted;
         config.recordDir = m_c.config.media.recordDir;
         config.streamId = "mxrtc-" + m_c.self.deviceId.str();
         rtc::SfuTokenRequest request;
@@ -230,6 +243,8 @@ class LiveKitBackend final : public MediaBackend {
     std::map<std::string, SteadyTime> m_seenAt;
     std::optional<SteadyTime> m_ownSeenAt;
     bool m_left = false;
+    bool m_audioMuted;
+    bool m_videoMuted;
 };
 
 }  // namespace

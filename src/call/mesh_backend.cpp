@@ -22,6 +22,9 @@ class MeshBackend final : public MediaBackend {
     }
     void onToDevice(const matrix::ReceivedToDevice& message) override { m_session->onToDevice(message); }
     void leave() override { m_session->leave(); }
+    Result<void> setMuted(Call::Track, bool) override {
+        return makeError(errcode::kUnsupported, "muting during a mesh call is not implemented yet");
+    }
 
     std::vector<ParticipantMedia> media() const override {
         std::vector<ParticipantMedia> out;

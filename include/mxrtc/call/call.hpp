@@ -111,6 +111,12 @@ class Call {
     // call more than once, and from a handler posted to the executor (e.g. on SIGINT).
     void leave();
 
+    // Mute or unmute what we send (LiveKit: the track is muted on the SFU, which others see; the
+    // encoder keeps running so unmuting is instant). Fails on mesh calls (not implemented there yet)
+    // and without media.
+    enum class Track { Audio, Video };
+    Result<void> setMuted(Track track, bool muted);
+
     // Media per remote participant right now (empty without media).
     std::vector<ParticipantMedia> media() const;
     // The call as the room state shows it (members, their foci), for reports.
