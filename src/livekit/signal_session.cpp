@@ -303,7 +303,7 @@ SignalEffects SignalSession::onMessage(const SignalResponse& message, TimePoint 
     if (!connected) return out;
 
     if (const auto* offer = std::get_if<SubscriberOffer>(&message)) {
-        onSubscriberOffer(*offer, out);
+        onSubscriberOffer(*offer, now, out);
     } else if (const auto* answer = std::get_if<PublisherAnswer>(&message)) {
         onPublisherAnswer(*answer, now, out);
     } else if (const auto* trickle = std::get_if<Trickle>(&message)) {

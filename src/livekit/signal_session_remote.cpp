@@ -117,7 +117,7 @@ void SignalSession::onParticipantUpdate(const ParticipantUpdate& update, Effects
 
 // ---- the subscriber ------------------------------------------------------------------------------
 
-void SignalSession::onSubscriberOffer(const SubscriberOffer& offer, Effects& out) {
+void SignalSession::onSubscriberOffer(const SubscriberOffer& offer, TimePoint now, Effects& out) {
     const SessionDescription& description = offer.description;
     bool iceRestart = false;
     auto summary = sdp::summarize(description.sdp);
@@ -129,6 +129,11 @@ void SignalSession::onSubscriberOffer(const SubscriberOffer& offer, Effects& out
     } else {
         // Not SDP we can read: handed on all the same (the shell's SDP parser decides), mapping nothing.
         m_subscriberMedia.clear();
+    }
+    if (iceRestart && !m_config.iceRestartSupported) {
+        startRejoin("the SFU restarted ICE on the subscriber, which our peer connections cannot follow", now,
+                    out);
+        return;
     }
     m_midToTrackId = description.midToTrackId;
     m_subscriberOfferIds.push_back(description.id);

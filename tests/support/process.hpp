@@ -2,6 +2,7 @@
 // with bounded waits. Children are killed when the object goes away.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,14 +22,21 @@ class BackgroundProcess {
     BackgroundProcess(const std::string& command, const std::filesystem::path& logBase)
         : m_out(logBase.string() + ".out"), m_err(logBase.string() + ".err") {
         const std::string full = "exec " + command + " > '" + m_out + "' 2> '" + m_err + "'";
+        // stdin is a pipe the test writes to (writeStdin), never the test runner's own stdin.
+        int in[2] = {-1, -1};
+        if (::pipe2(in, O_CLOEXEC) != 0) in[0] = in[1] = -1;
         m_pid = ::fork();
         if (m_pid == 0) {
+            if (in[0] >= 0) ::dup2(in[0], STDIN_FILENO);  // dup2 clears O_CLOEXEC on the copy
             ::setpgid(0, 0);
             ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }
+        if (in[0] >= 0) ::close(in[0]);
+        m_stdin = in[1];
     }
     ~BackgroundProcess() {
+        if (m_stdin >= 0) ::close(m_stdin);
         if (running()) {
             ::kill(m_pid, SIGKILL);
             wait(std::chrono::seconds(5));
@@ -38,6 +46,13 @@ class BackgroundProcess {
     BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
     pid_t pid() const { return m_pid; }
+    // Writes to the process's stdin; false if it cannot be written (exited).
+    bool writeStdin(const std::string& text) const {
+        if (m_stdin < 0) return false;
+        ::signal(SIGPIPE, SIG_IGN);  // a child that exited must not kill the test
+        const auto n = ::write(m_stdin, text.data(), text.size());
+        return n == static_cast<ssize_t>(text.size());
+    }
     void signal(int sig) const { ::kill(m_pid, sig); }
 
     bool running() {
@@ -86,6 +101,7 @@ class BackgroundProcess {
     std::string m_out;
     std::string m_err;
     pid_t m_pid = -1;
+    int m_stdin = -1;  // write end of the child's stdin pipe
     bool m_exited = false;
     int m_exitCode = -1;
 };

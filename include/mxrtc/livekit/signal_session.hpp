@@ -75,6 +75,10 @@ struct SignalSessionConfig {
     Duration reconnectBackoffMax{2'000};    // … up to this
     Duration giveUpAfter{60'000};           // reconnecting for longer: Closed (error)
     int resumeAttempts = 1;                 // resume tries before a full rejoin
+    // Whether the peer connections can follow an ICE restart. webrtcbin 1.22 cannot (it keeps its
+    // ICE session): the SFU restarts ICE on the subscriber after every resume, so a restart offer
+    // then means a full rejoin.
+    bool iceRestartSupported = false;
 };
 
 // ---- effects ---------------------------------------------------------------------------------
@@ -260,7 +264,7 @@ class SignalSession {
     void resetPeerConnectionState();
 
     // signal_session_remote.cpp: participants, subscriber offers, the mid -> track map
-    void onSubscriberOffer(const SubscriberOffer& offer, Effects& out);
+    void onSubscriberOffer(const SubscriberOffer& offer, TimePoint now, Effects& out);
     void onParticipantUpdate(const ParticipantUpdate& update, Effects& out);
     void applyParticipantSnapshot(const std::vector<ParticipantInfo>& others, Effects& out);
     std::map<std::string, RemoteTrack> buildTrackMap() const;

@@ -35,7 +35,9 @@ void publishingMic(Harness& h) {
 }
 
 TEST(SignalSession, ResumesAfterTheSocketDropsAndSendsWhatWasProducedMeanwhile) {
-    Harness h;
+    SignalSessionConfig followsIceRestarts;
+    followsIceRestarts.iceRestartSupported = true;
+    Harness h(followsIceRestarts);
     h.joinAndAnswer();
     h.now += 2s;
     auto e = h.failed(0, "end of stream");

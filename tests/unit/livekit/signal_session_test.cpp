@@ -213,8 +213,14 @@ TEST(SignalSession, ReemitsTheMapWhenAnUpdateNamesAnUnknownTrackOwner) {
     EXPECT_TRUE(only<SubscriberTracksMapped>(e).byMid.at("1").info.muted);
 }
 
+SignalSessionConfig followsIceRestarts() {
+    SignalSessionConfig c;
+    c.iceRestartSupported = true;
+    return c;
+}
+
 TEST(SignalSession, FlagsAnIceRestartWhenTheOfferChangesTheUfrag) {
-    Harness h;
+    Harness h(followsIceRestarts());
     h.join(joinResponse({carol()}));
     auto e = h.receive(subscriberOffer("4_carol_reuses", 1));
     EXPECT_FALSE(only<ApplySubscriberOffer>(e).iceRestart) << "the first offer";
@@ -224,6 +230,23 @@ TEST(SignalSession, FlagsAnIceRestartWhenTheOfferChangesTheUfrag) {
     h.localDescription(SignalTarget::Subscriber, "v=0 answer 2");
     e = h.receive(subscriberOffer("5_ice_restart", 3));
     EXPECT_EQ(describe(e).front(), "ApplySubscriberOffer id=3 ice-restart");
+}
+
+TEST(SignalSession, RejoinsWhenTheSfuRestartsIceThatThePeerConnectionsCannotFollow) {
+    Harness h;  // webrtcbin 1.22: no ICE restarts
+    h.join(joinResponse({carol()}));
+    h.receive(subscriberOffer("4_carol_reuses", 1));
+    h.localDescription(SignalTarget::Subscriber, "v=0 answer 1");
+    auto e = h.receive(subscriberOffer("5_ice_restart", 2));
+    EXPECT_EQ(describe(e).front(), "State rejoining");
+    EXPECT_EQ(only<StateChanged>(e).detail,
+              "rejoining: the SFU restarted ICE on the subscriber, which our peer connections cannot follow");
+    EXPECT_TRUE(std::none_of(e.begin(), e.end(), [](const SignalEffect& x) {
+        return std::holds_alternative<ApplySubscriberOffer>(x);
+    })) << "the restart offer is not applied";
+    EXPECT_TRUE(std::any_of(e.begin(), e.end(), [](const SignalEffect& x) {
+        return std::holds_alternative<ClosePeerConnections>(x);
+    }));
 }
 
 TEST(SignalSession, EchoesEachOfferIdInItsAnswer) {
