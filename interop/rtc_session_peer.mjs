@@ -9,7 +9,9 @@
 //            "join": true,                                    false: only watch the session
 //            "notificationType": "ring"|"notification",       js-sdk rings when it starts the call
 //            "callIntent", "manageMediaKeys" (default true), "useKeyDelay", "keyRotationGracePeriodMs",
-//            "delayedLeaveEventDelayMs", "timeoutMs"}          timeoutMs: hard exit (default 120 s)
+//            "delayedLeaveEventDelayMs", "timeoutMs",          timeoutMs: hard exit (default 120 s)
+//            "exposeKeys"}                                    true: "key" events carry key_hex (tests that
+//                                                             bridge js-sdk's keys into a LiveKit peer only)
 // Signals: SIGUSR2 = leave the session but keep watching; SIGTERM / SIGINT = leave and exit 0.
 //
 // Protocol on stdout, one JSON object per line (SDK logs go to stderr; MXRTC_JS_LOG=debug for more):
@@ -19,8 +21,8 @@
 //        callIntent,transports,transport}],"oldest"}    MembershipsChanged (transport: what the member
 //                                                        uses, i.e. getTransport(oldest membership))
 //   {"event":"key","own","userId","deviceId","memberId","index","sha256","identity","ts"}
-//        EncryptionKeyChanged: sha256 = hex SHA-256 of the raw key bytes (the key itself is never
-//        printed), identity = the LiveKit participant identity js-sdk maps it to
+//        EncryptionKeyChanged: sha256 = hex SHA-256 of the raw key bytes (the key itself is only
+//        printed with exposeKeys), identity = the LiveKit participant identity js-sdk maps it to
 //   {"event":"notification_sent","event_id","content"}  DidSendCallNotification
 //   {"event":"notification","type","event_id","sender","content","encrypted","valid","invalid_reason"}
 //        an rtc.notification / call.notify / decline seen through the client's timeline events;
@@ -189,6 +191,8 @@ try {
             memberId: membership.memberId,
             index,
             sha256: sha256Hex(key),
+            // Test bridges only (a LiveKit participant that decrypts with js-sdk's keys): the raw key.
+            ...(cfg.exposeKeys ? { key_hex: Buffer.from(key).toString("hex") } : {}),
             identity,
             ts: Date.now(),
         });

@@ -81,8 +81,13 @@ int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) 
             if (s && st)
                 printMediaReport(g, final, call->remote() ? call->remote()->str() : "", "", "",
                                  core::toString(*st),
-                                 call::MediaStats{s->audioBuffersDecoded, s->audioRms, s->videoFramesDecoded,
-                                                  s->framesEncrypted, s->framesDecrypted, s->decryptFailures},
+                                 call::MediaStats{.audioBuffers = s->audioBuffersDecoded,
+                                                  .audioRms = s->audioRms,
+                                                  .audioHz = s->audioHz,
+                                                  .videoFrames = s->videoFramesDecoded,
+                                                  .framesEncrypted = s->framesEncrypted,
+                                                  .framesDecrypted = s->framesDecrypted,
+                                                  .decryptFailures = s->decryptFailures},
                                  std::nullopt, std::nullopt);
         };
         boost::asio::steady_timer stats(io);

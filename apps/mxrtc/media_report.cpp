@@ -26,6 +26,7 @@ void printMediaReport(const GlobalOptions& g, bool final, const std::string& use
                          {"state", std::string(state)},
                          {"audio_buffers", s.audioBuffers},
                          {"audio_rms", rms},
+                         {"audio_hz", std::round(s.audioHz)},
                          {"video_frames", s.videoFrames},
                          {"frames_encrypted", s.framesEncrypted},
                          {"frames_decrypted", s.framesDecrypted},

@@ -91,8 +91,12 @@ class LiveKitBackend final : public MediaBackend {
                 m.identity = r.identity;
                 m.state = state;
                 const auto& s = r.stats;
-                m.stats = MediaStats{s.audioBuffersDecoded, s.audioRms,       s.videoFramesDecoded, 0,
-                                     s.framesDecrypted,     s.decryptFailures};
+                m.stats = MediaStats{.audioBuffers = s.audioBuffersDecoded,
+                                     .audioRms = s.audioRms,
+                                     .audioHz = s.audioHz,
+                                     .videoFrames = s.videoFramesDecoded,
+                                     .framesDecrypted = s.framesDecrypted,
+                                     .decryptFailures = s.decryptFailures};
                 if (auto pub = conn.connection->publisherStats(); pub && conn.publish)
                     m.stats.framesEncrypted = pub->framesEncrypted;
                 const auto first =

@@ -33,9 +33,13 @@ class MeshBackend final : public MediaBackend {
             m.user = p.user;
             m.device = p.device;
             m.state = std::string(core::toString(p.state));
-            m.stats =
-                MediaStats{p.stats.audioBuffersDecoded, p.stats.audioRms,        p.stats.videoFramesDecoded,
-                           p.stats.framesEncrypted,     p.stats.framesDecrypted, p.stats.decryptFailures};
+            m.stats = MediaStats{.audioBuffers = p.stats.audioBuffersDecoded,
+                                 .audioRms = p.stats.audioRms,
+                                 .audioHz = p.stats.audioHz,
+                                 .videoFrames = p.stats.videoFramesDecoded,
+                                 .framesEncrypted = p.stats.framesEncrypted,
+                                 .framesDecrypted = p.stats.framesDecrypted,
+                                 .decryptFailures = p.stats.decryptFailures};
             m.joinToFirstFrame = p.memberSeenToFirstFrame;
             m.joinToConnected = p.memberSeenToConnected;
             out.push_back(std::move(m));

@@ -212,6 +212,7 @@ PeerStats Peer::stats() const {
     s.audioBuffersDecoded = r.audioBuffersDecoded;
     s.audioSamplesDecoded = r.audioSamplesDecoded;
     s.audioRms = r.audioRms;
+    s.audioHz = r.audioHz;
     s.videoFramesDecoded = r.videoFramesDecoded;
     s.dataMessagesReceived = m_impl->dataMessages.load();
     s.framesEncrypted = m_impl->send.stats().framesEncrypted;

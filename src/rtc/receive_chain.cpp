@@ -150,11 +150,27 @@ e2ee::FrameResult RemoteMedia::decrypt(const e2ee::FrameInfo& info, std::span<co
 }
 
 void RemoteMedia::audioDecoded(std::span<const float> samples) {
+    constexpr float kHysteresis = 0.01f;           // -40 dBFS
+    constexpr std::uint64_t kWindow = 48'000 / 2;  // 0.5 s at 48 kHz (the chain's caps)
     double sum = 0.0;
     for (float s : samples)
         sum += static_cast<double>(s) * s;
     const std::size_t n = samples.size();
     std::lock_guard lock(m_mutex);
+    for (float x : samples) {
+        const int sign = x > kHysteresis ? 1 : (x < -kHysteresis ? -1 : 0);
+        if (sign != 0) {
+            if (m_lastSign != 0 && sign != m_lastSign) ++m_crossings;
+            m_lastSign = sign;
+        }
+    }
+    m_windowSamples += n;
+    if (m_windowSamples >= kWindow) {
+        m_stats.audioHz =
+            static_cast<double>(m_crossings) / 2.0 * 48'000.0 / static_cast<double>(m_windowSamples);
+        m_crossings = 0;
+        m_windowSamples = 0;
+    }
     auto& s = m_stats;
     if (s.audioBuffersDecoded == 0) {
         s.firstAudioAt = SteadyClock::now();

@@ -27,6 +27,7 @@ struct ReceiveStats {
     std::uint64_t audioBuffersDecoded = 0;
     std::uint64_t audioSamplesDecoded = 0;
     double audioRms = 0.0;  // of the decoded audio over the last ~200 ms (0..1 full scale)
+    double audioHz = 0.0;   // dominant frequency of the last ~0.5 s (zero crossings); 0 = silence
     std::uint64_t videoFramesDecoded = 0;
     std::uint64_t videoKeyFrames = 0;       // key frames received (after decryption)
     std::uint64_t framesDecrypted = 0;      // audio + video
@@ -62,6 +63,10 @@ class RemoteMedia {
     e2ee::FrameDecryptor m_video;
     ReceiveStats m_stats;
     double m_meanSquare = 0.0;
+    // Frequency by zero crossings (with hysteresis, so noise around silence does not count).
+    int m_lastSign = 0;
+    std::uint64_t m_crossings = 0;
+    std::uint64_t m_windowSamples = 0;
 };
 
 // Who the frames of a pad belong to right now (nullptr: nobody known; frames are dropped when they

@@ -86,6 +86,7 @@ class Participants {
             p.audioBuffersDecoded = r.audioBuffersDecoded;
             p.audioSamplesDecoded = r.audioSamplesDecoded;
             p.audioRms = r.audioRms;
+            p.audioHz = r.audioHz;
             p.videoFramesDecoded = r.videoFramesDecoded;
             p.videoKeyFrames = r.videoKeyFrames;
             p.framesDecrypted = r.framesDecrypted;

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "auth_it_support.hpp"
+#include "mxrtc/core/identity.hpp"
 #include "support/call_cli.hpp"
 #include "support/livekit_server.hpp"
+#include "support/livekit_token.hpp"
 #include "support/tcp_proxy.hpp"
 
 namespace {
@@ -293,6 +295,118 @@ TEST_F(LiveKitCall, MultiSfuMembersPublishOnTheirOwnSfuAndSubscribeOnTheOthers) 
     b->signal(SIGINT);
     EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
     EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+}
+
+// Interop with a real LiveKit client, as Element Call is built: matrix-js-sdk's MatrixRTCSession
+// is the Matrix side (membership, media keys over Olm; interop/rtc_session_peer.mjs) and the LiveKit
+// Python SDK (libwebrtc) the media side, publishing with js-sdk's key under js-sdk's identity
+// (per-participant keys, HKDF, as Element Call). Both directions, encrypted, frequencies checked.
+TEST_F(LiveKitCall, ALiveKitSdkParticipantAndTheCliDecodeEachOthersToneAndVideo) {
+    // The js-sdk user, registered by the fixture's script (the js peer needs its access token).
+    auto& env = room->env;
+    const std::string jsName = "js" + room->users.at("alice").substr(5);
+    auto reg = mxrtc::test::runWithInput(env["MXRTC_SYNAPSE_PYTHON"] + " " + env["MXRTC_SYNAPSE_REGISTER"] +
+                                             " " + env["MXRTC_SYNAPSE_STATE_DIR"] + " " + jsName + " pw",
+                                         "");
+    ASSERT_EQ(reg.exitCode, 0) << reg.err;
+    const Json js = Json::parse(reg.out);
+    const std::string jsUser = js["user_id"], jsDevice = js["device_id"];
+    // js-sdk creates the room as an Element Call user would: encrypted (so js-sdk tracks the
+    // members' devices and can send them keys over Olm), members may write call memberships.
+    Json body{{"preset", "private_chat"}, {"invite", {room->userId("alice")}}};
+    body["power_level_content_override"] = {{"events", {{"org.matrix.msc3401.call.member", 0}}}};
+    body["initial_state"] = {{{"type", "m.room.encryption"},
+                              {"state_key", ""},
+                              {"content", {{"algorithm", "m.megolm.v1.aes-sha2"}}}}};
+    const auto created =
+        mxrtc::auth_it::call("POST", room->url + "/_matrix/client/v3/createRoom", body.dump(),
+                             {{"Authorization", "Bearer " + js["access_token"].get<std::string>()}});
+    ASSERT_EQ(created.status, 200) << created.body;
+    room->room = created.js()["room_id"];
+    ASSERT_EQ(room->cli("alice", "join-room '" + room->room + "'").exitCode, 0);
+    Json cfg{{"baseUrl", room->url},
+             {"userId", jsUser},
+             {"deviceId", jsDevice},
+             {"accessToken", js["access_token"]},
+             {"roomId", room->room},
+             {"focus",
+              {{"type", "livekit"}, {"livekit_service_url", focus->url()}, {"livekit_alias", room->room}}},
+             {"exposeKeys", true},
+             {"timeoutMs", 150'000}};
+    const auto cfgPath = room->dir / "js-config.json";
+    std::ofstream(cfgPath) << cfg.dump();
+    ::chmod(cfgPath.c_str(), 0600);
+
+    auto a = join("alice", "--tone 523");
+    BackgroundProcess node(std::string(MXRTC_NODE) + " " + MXRTC_INTEROP_DIR + "/rtc_session_peer.mjs '" +
+                               cfgPath.string() + "'",
+                           room->dir / "node");
+    const std::string A = user("alice");
+    // js-sdk's own key (what the LiveKit participant encrypts with) and alice's (what it decrypts).
+    const auto keyOf = [&](bool own) -> std::optional<Json> {
+        std::optional<Json> last;
+        for (auto& j : mxrtc::test::jsonLines(node.out()))
+            if (j.value("event", "") == "key" && j.value("own", false) == own &&
+                (own || j.value("userId", "").rfind("@" + A + ":", 0) == 0))
+                last = std::move(j);
+        return last;
+    };
+    ASSERT_TRUE(waitUntil([&] { return keyOf(true) && keyOf(false); }, seconds(40)))
+        << "\n---- js ----\n"
+        << node.out() << tail(node.err()) << dump("alice", *a);
+    const Json jsKey = *keyOf(true), aliceKey = *keyOf(false);
+    // alice received js-sdk's key over Olm, under the identity the LiveKit participant will use.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return hasLine(*a, [&](const Json& j) {
+                return j.value("event", "") == "key_received" && j.value("user_id", "") == jsUser &&
+                       j.value("key_sha256", "") == jsKey.value("sha256", "");
+            });
+        },
+        seconds(20)))
+        << dump("alice", *a);
+
+    mxrtc::test::LiveKitPeerOptions po;
+    po.url = focus->lk->wsUrl();
+    const std::string jsIdentity = jsKey["identity"];
+    EXPECT_EQ(jsIdentity, jsUser + ":" + jsDevice);
+    const std::string alias = mxrtc::core::liveKitRoomAlias(
+        mxrtc::RoomId(room->room), mxrtc::SlotId("m.call#ROOM"), mxrtc::core::JsonEscaping::Go);
+    po.token = mxrtc::test::liveKitJoinToken(focus->lk->key(), focus->lk->secret(), jsIdentity, alias);
+    po.publishAudioHz = 660;
+    po.publishVideo = std::make_pair(320, 240);
+    po.e2ee = true;
+    po.keys = {{jsIdentity, jsKey["key_hex"], jsKey["index"].get<int>()},
+               {aliceKey["identity"], aliceKey["key_hex"], aliceKey["index"].get<int>()}};
+    mxrtc::test::LiveKitPeer sdk(po);
+
+    // The CLI decrypts and decodes the SDK's tone (660 Hz) and video, as js-sdk's member.
+    const auto cliHearsSdk = [&] {
+        auto m = latestMedia(*a, jsName);
+        return m && std::abs((*m)["audio_hz"].get<double>() - 660) <= 5 &&
+               (*m)["video_frames"].get<int>() > 10 && (*m)["frames_decrypted"].get<int>() > 50;
+    };
+    // The SDK decrypts and decodes ours (523 Hz, 160x120), and never fails to decrypt.
+    const std::string aliceIdentity = aliceKey["identity"];
+    const auto sdkHearsCli = [&] {
+        for (const auto& e : sdk.eventsOf("stats", aliceIdentity))
+            if (e["audio_hz"].is_number() && std::abs(e["audio_hz"].get<double>() - 523) <= 5 &&
+                e.value("video_frames", 0) > 10 && e.value("width", 0) == 160 && e.value("height", 0) == 120)
+                return true;
+        return false;
+    };
+    ASSERT_TRUE(waitUntil([&] { return cliHearsSdk() && sdkHearsCli(); }, seconds(40)))
+        << dump("alice", *a) << "\n---- sdk ----\n"
+        << tail(sdk.output()) << tail(sdk.errors());
+    EXPECT_LE((*latestMedia(*a, jsName))["decrypt_failures"].get<int>(), 5);
+    for (const auto& e : sdk.eventsOf("e2ee_state", aliceIdentity))
+        EXPECT_NE(e.value("state", ""), "DECRYPTION_FAILED") << e.dump();
+
+    EXPECT_EQ(sdk.leave(), 0);
+    a->signal(SIGINT);
+    EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
+    node.signal(SIGTERM);
+    node.wait(seconds(15));
 }
 
 // What goes wrong is named in one line: the JWT service refusing us, and the SFU unreachable.

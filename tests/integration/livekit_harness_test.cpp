@@ -20,6 +20,7 @@
 #include "mxrtc/auth/jwt.hpp"
 #include "mxrtc/net/websocket.hpp"
 #include "support/livekit_server.hpp"
+#include "support/livekit_token.hpp"
 
 namespace {
 
@@ -31,17 +32,6 @@ using mxrtc::test::LiveKitPeerOptions;
 using mxrtc::test::LiveKitServer;
 using mxrtc::test::LiveKitServerOptions;
 namespace asio = boost::asio;
-
-mxrtc::TimePoint now() {
-    return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-// A join token as lk-jwt-service issues it (roomJoin, room, canPublish, canSubscribe).
-std::string joinToken(const std::string& key, const std::string& secret, const std::string& identity,
-                      const std::string& room) {
-    const auto claims = mxrtc::auth::joinTokenClaims(key, identity, room, now());
-    return mxrtc::auth::Hs256Signer(mxrtc::Redacted<std::string>(secret)).sign(claims);
-}
 
 std::string randomKeyHex() {
     std::random_device rd;
@@ -102,7 +92,7 @@ class LiveKitHarness : public ::testing::Test {
         return *m_server;
     }
     std::string token(const std::string& identity, const std::string& room) const {
-        return joinToken(m_server->key(), m_server->secret(), identity, room);
+        return mxrtc::test::liveKitJoinToken(m_server->key(), m_server->secret(), identity, room);
     }
     LiveKitPeer& startPeer(const std::string& name, LiveKitPeerOptions o) {
         auto& slot = m_peers.emplace_back(name, std::make_unique<LiveKitPeer>(o));
@@ -310,8 +300,8 @@ TEST_F(LiveKitHarness, WebSocketClientGets401ForABadTokenAndAJoinResponseForAGoo
     ASSERT_TRUE(lk.up()) << lk.error();
     asio::io_context io;
 
-    const std::string forged =
-        joinToken(lk.key(), "not-the-secret-not-the-secret-not-the-secret", "mallory", "ws-room");
+    const std::string forged = mxrtc::test::liveKitJoinToken(
+        lk.key(), "not-the-secret-not-the-secret-not-the-secret", "mallory", "ws-room");
     {
         mxrtc::net::WebSocket ws(io.get_executor());
         auto err = await(io, ws.connect(signalUrl(lk, forged)), 10s);

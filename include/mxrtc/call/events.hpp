@@ -101,6 +101,7 @@ std::string_view eventName(const CallEvent& event);
 struct MediaStats {
     std::uint64_t audioBuffers = 0;  // decoded
     double audioRms = 0.0;           // of the last ~200 ms of decoded audio, 0..1
+    double audioHz = 0.0;            // dominant frequency of the last ~0.5 s (a tone's pitch); 0 = silence
     std::uint64_t videoFrames = 0;   // decoded
     std::uint64_t framesEncrypted = 0;
     std::uint64_t framesDecrypted = 0;

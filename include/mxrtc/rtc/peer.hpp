@@ -81,6 +81,7 @@ struct PeerStats {
     std::uint64_t audioBuffersDecoded = 0;
     std::uint64_t audioSamplesDecoded = 0;
     double audioRms = 0.0;  // of the decoded audio over the last ~200 ms (0..1 full scale)
+    double audioHz = 0.0;   // dominant frequency of the last ~0.5 s; 0 = silence
     std::uint64_t videoFramesDecoded = 0;
     std::uint64_t dataMessagesReceived = 0;
     std::uint64_t framesEncrypted = 0;
