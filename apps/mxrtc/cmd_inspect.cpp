@@ -193,6 +193,27 @@ int printRoomReport(const GlobalOptions& global, const RoomId& room,
                       << m->liveKitIdentity() << "\n";
         }
     }
+    // What a reader understands. A leave through the delayed event cannot be told from a timeout:
+    // clients end a call by firing their own delayed leave (js-sdk, Element Call, mxrtc).
+    bool ambiguous = false;
+    const auto endText = [&](core::IntervalEnd e) -> std::string {
+        switch (e) {
+            case core::IntervalEnd::Ongoing:
+                return "in the call";
+            case core::IntervalEnd::Left:
+                return "left";
+            case core::IntervalEnd::DelayedLeave:
+                ambiguous = true;
+                return "left or timed out*";
+            case core::IntervalEnd::Expired:
+                return "expired (vanished without a delayed leave)";
+            case core::IntervalEnd::RoomLeft:
+                return "left the room";
+            case core::IntervalEnd::Rejoined:
+                return "rejoined";
+        }
+        return std::string(toString(e));
+    };
     std::cout << "\nCall history: " << h.calls.size() << " call(s)\n";
     for (const auto& c : h.calls) {
         std::cout << "  " << c.slot << "  " << formatTime(c.start) << " -> "
@@ -203,9 +224,12 @@ int printRoomReport(const GlobalOptions& global, const RoomId& room,
         for (const auto& i : c.intervals) {
             std::cout << "    " << i.user << " " << i.device << "  " << formatTime(i.start) << " -> "
                       << (i.end ? formatTime(*i.end) : std::string("now")) << "  "
-                      << formatDuration(i.duration(now)) << "  " << toString(i.endReason) << "\n";
+                      << formatDuration(i.duration(now)) << "  " << endText(i.endReason) << "\n";
         }
     }
+    if (ambiguous)
+        std::cout << "  * ended by the member's delayed leave (MSC4140): a clean leave and a client that "
+                     "crashed or lost the network look the same to the homeserver\n";
     if (!invalid.empty()) {
         std::cout << "\nIgnored invalid events: " << invalid.size() << "\n";
         for (const auto& p : invalid)

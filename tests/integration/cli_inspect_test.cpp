@@ -54,6 +54,18 @@ TEST(CliInspect, DemoRoomJsonListsTheRunningCallAndBothCallsOfTheHistory) {
     EXPECT_NE(j["invalid_events"][0].get<std::string>().find("'call_id'"), std::string::npos);
 }
 
+TEST(CliInspect, HistorySaysHowEachMemberLeftInWordsAReaderUnderstands) {
+    const auto r = run("inspect " + kDemo);
+    EXPECT_NE(r.out.find("BOBLAPTOP  2025-10-09 08:55:20 -> 2025-10-09 09:14:20  19m 0s  left or timed out*"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(
+                  "* ended by the member's delayed leave (MSC4140): a clean leave and a client that crashed"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("expired (vanished without a delayed leave)"), std::string::npos) << r.out;
+}
+
 TEST(CliInspect, EvaluatingLaterExpiresTheStickyMember) {
     // Frank's sticky membership (1 h) started 70 min after T; at T+131 min it is gone.
     const auto r = run("--json inspect --now " + std::to_string(1760000000000LL + 131 * 60000) + " " + kDemo);
