@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl ccache
   libboost1.81-dev libssl-dev nlohmann-json3-dev libolm-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -12,10 +12,17 @@ cd "$root"
 jobs=$(nproc)
 t0=$(date +%s)
 stage() { echo; echo "=== [$(( $(date +%s) - t0 ))s] $*"; }
+# ccache (outside the clone, ~/.cache/ccache) makes a re-run on the same machine fast; the three
+# build trees share it (hash_dir off: same sources, same flags, different build directories).
+launcher=()
 
 stage "dependencies"
 bash scripts/install-deps.sh
 bash scripts/setup-peers.sh
+if command -v ccache >/dev/null; then
+  ccache -o hash_dir=false >/dev/null 2>&1 || true
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   stage "format check (clang-format, .clang-format)"
@@ -24,7 +31,7 @@ fi
 
 if [[ "${MXRTC_SKIP_ASAN:-0}" != 1 ]]; then
   stage "unit suite under ASan/UBSan"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXRTC_SANITIZE=ON -DMXRTC_BUILD_BENCH=OFF >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXRTC_SANITIZE=ON -DMXRTC_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
   ninja -C build-asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
@@ -32,13 +39,13 @@ fi
 
 if [[ "${MXRTC_SKIP_FUZZ:-0}" != 1 ]]; then
   stage "fuzz smoke (${MXRTC_FUZZ_SECONDS:-5}s per target)"
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_BUILD_FUZZERS=ON >/dev/null
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_BUILD_FUZZERS=ON "${launcher[@]}" >/dev/null
   ninja -C build-fuzz
   bash scripts/fuzz.sh build-fuzz "${MXRTC_FUZZ_SECONDS:-5}"
 fi
 
 stage "full suite (unit + integration + interop)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON "${launcher[@]}" >/dev/null
 ninja -C build
 stage "ctest"
 ctest --test-dir build --output-on-failure -j"$jobs" --repeat until-pass:2
