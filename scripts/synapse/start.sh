@@ -195,8 +195,9 @@ find_pid() { # the pid of the python running $state/hs.yaml
   return 1
 }
 
-port_free() { # can we bind 127.0.0.1:PORT right now?
-  "$py" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.close()' "$1" 2>/dev/null
+port_free() { # can Synapse bind 127.0.0.1:PORT right now? (SO_REUSEADDR as Twisted listens: connections
+  # of a stopped server left in TIME_WAIT do not block a restart on the same port)
+  "$py" -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.close()' "$1" 2>/dev/null
 }
 
 pick_port() {
