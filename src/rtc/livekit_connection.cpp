@@ -163,10 +163,15 @@ struct LiveKitConnection::Impl : std::enable_shared_from_this<LiveKitConnection:
           config(std::move(c)),
           credentials(std::move(p)),
           listener(std::move(l)),
-          session(config.signal),
+          session(signalConfig(config)),
           timer(executor) {}
 
     static TimePoint now() { return matrix::wallClockNow(); }
+    static lk::SignalSessionConfig signalConfig(const LiveKitConnectionConfig& c) {
+        auto s = c.signal;
+        s.publish = c.publish;
+        return s;
+    }
 
     void warn(const std::string& text) {
         if (listener.onWarning) listener.onWarning(text);
