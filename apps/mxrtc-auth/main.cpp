@@ -16,6 +16,7 @@
 #include "mxrtc/auth/config.hpp"
 #include "mxrtc/auth/log.hpp"
 #include "mxrtc/auth/server.hpp"
+#include "mxrtc/version.hpp"
 
 extern char** environ;
 
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
         return app.exit(e);
     }
     if (showVersion) {
-        std::cout << "mxrtc-auth 0.1.0 (lk-jwt-service compatible)\n";
+        std::cout << "mxrtc-auth " << mxrtc::kVersion << " (lk-jwt-service compatible)\n";
         return 0;
     }
 

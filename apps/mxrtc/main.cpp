@@ -3,11 +3,13 @@
 #include <exception>
 
 #include "commands.hpp"
+#include "mxrtc/version.hpp"
 
 int main(int argc, char** argv) {
     using namespace mxrtc::cli;
     CLI::App app{"mxrtc: MatrixRTC calls from the command line"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("mxrtc ") + mxrtc::kVersion);
     GlobalOptions global;
     app.add_flag("--json", global.json, "print machine-readable JSON");
     app.add_flag("-q,--quiet", global.quiet, "no progress messages");
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {  // one line, like every other error
         std::fprintf(stderr, "mxrtc: %s (see --help)\n", e.what());
