@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mxrtc/livekit/sdp.hpp"
+#include "support/vectors.hpp"
 
 namespace mxrtc::livekit::sdp {
 namespace {
@@ -242,6 +243,29 @@ TEST(SdpRestrictCodecs, SfuVideoKeepsVp8AndDropsOtherCodecsAndAllRtx) {
     EXPECT_TRUE(has(video, "a=ssrc:2231627014 msid:PA_abcDEF123|camera TR_VCdef456"));
     EXPECT_TRUE(has(video, "a=msid:PA_abcDEF123|camera TR_VCdef456"));
     EXPECT_TRUE(has(video, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:mid"));
+}
+
+// A subscriber offer as livekit-server 1.13.5 really sent it (captured from its debug log in a
+// call where one participant published Opus and VP8): PCMU/PCMA and RED for audio, every enabled
+// video codec with RTX, msid "<PA>|<TR> <TR>", candidates inline.
+TEST(SdpRestrictCodecs, ARealLiveKitOfferKeepsOpusAndVp8AndTheTrackIds) {
+    const std::string offer = mxrtc::test::readVectorText("livekit/sfu_subscriber_offer_livekit_1.13.5.sdp");
+    const std::string out = restrictCodecs(offer);
+    const auto audio = section(out, 1);
+    EXPECT_EQ(audio.front(), "m=audio 9 UDP/TLS/RTP/SAVPF 111");
+    for (const char* pt : {"63", "0", "8"})
+        EXPECT_EQ(countPrefix(audio, std::string("a=rtpmap:") + pt + " "), 0U);
+    const auto video = section(out, 2);
+    EXPECT_EQ(video.front(), "m=video 9 UDP/TLS/RTP/SAVPF 96");
+    EXPECT_TRUE(has(video, "a=rtpmap:96 VP8/90000"));
+    EXPECT_EQ(countPrefix(video, "a=rtpmap:97 "), 0U) << "VP8's RTX goes: webrtcbin does not negotiate it";
+    auto summary = summarize(out);
+    ASSERT_TRUE(summary.ok());
+    ASSERT_EQ(summary->media.size(), 3U);
+    EXPECT_EQ(participantSidOfStream(summary->media[1].msidStream), "PA_j7AtZQzVwZLq");
+    EXPECT_EQ(summary->media[1].msidTrack, "TR_AMKYdJ9QYr5CHn");
+    EXPECT_EQ(summary->media[2].encodings, (std::vector<std::string>{"VP8"}));
+    EXPECT_EQ(restrictCodecs(out), out) << "idempotent on real input too";
 }
 
 TEST(SdpRestrictCodecs, SectionWithoutAnyKeptCodecIsRejectedAndLeavesTheBundle) {
