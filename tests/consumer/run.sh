@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs a build tree's SDK to a temporary prefix and uses it the way an application does:
-#   1. cmake --install BUILD --prefix TMP --component dev   (headers, static libs, CMake package, .pc)
+#   1. cmake --install BUILD --prefix TMP   (headers, static libs, CMake package, .pc, the programs);
+#      the installed headers must not include a private dependency (GStreamer, libolm, Beast, …)
 #   2. tests/consumer (a separate CMake project) configured with -DCMAKE_PREFIX_PATH=TMP and built;
 #      it must not see the source tree's headers
 #   3. a one-file program compiled with `pkg-config --cflags --libs mxrtc` (PKG_CONFIG_PATH=TMP/…)
@@ -32,11 +33,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "install the SDK from $build to $tmp/prefix"
-cmake --build "$build" --target mxrtc_call >/dev/null
-cmake --install "$build" --prefix "$tmp/prefix" --component dev >/dev/null
-test -f "$tmp/prefix/include/mxrtc/call/call.hpp"
-test -f "$tmp/prefix/include/mxrtc/version.hpp"
+step "install $build to $tmp/prefix"
+cmake --build "$build" --target mxrtc_call mxrtc mxrtc-auth >/dev/null
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+for f in include/mxrtc/call/call.hpp include/mxrtc/version.hpp bin/mxrtc bin/mxrtc-auth; do
+  [[ -e "$tmp/prefix/$f" ]] || { echo "consumer: $f was not installed" >&2; exit 1; }
+done
+# The installed headers include what their public interface needs (Asio, nlohmann-json) and no
+# private dependency.
+if leaks=$(grep -rEn '#include <(gst/|glib|olm/|sqlite3|spdlog/|boost/beast|google/protobuf|openssl/)' \
+             "$tmp/prefix/include"); then
+  echo "consumer: private dependencies in installed headers:" >&2
+  echo "$leaks" >&2
+  exit 1
+fi
+[[ ! -e "$tmp/prefix/include/mxrtc/auth" ]] || { echo "consumer: the daemon's headers were installed" >&2; exit 1; }
 config=$(find "$tmp/prefix" -name mxrtcConfig.cmake)
 pc=$(find "$tmp/prefix" -name mxrtc.pc)
 echo "$(find "$tmp/prefix" -type f | wc -l) files; $(find "$tmp/prefix" -name 'libmxrtc_*.a' | wc -l) libraries; ${config#$tmp/prefix/}; ${pc#$tmp/prefix/}"
@@ -44,7 +55,12 @@ ok "install"
 
 step "configure and build tests/consumer against the installed tree"
 launcher=()
-if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+cxx=(g++)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cxx=(ccache g++)
+  export CCACHE_BASEDIR="$tmp" CCACHE_NOHASHDIR=true  # hits across runs despite the random $tmp
+fi
 cmake -S "$root/tests/consumer" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "${launcher[@]}" >"$tmp/configure.log" \
   || { cat "$tmp/configure.log"; exit 1; }
@@ -72,7 +88,7 @@ int main() {
 }
 CPP
 flags=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags --libs mxrtc)
-g++ -std=c++20 -Wall -Wextra -Wno-mismatched-new-delete "$tmp/pc_check.cpp" -o "$tmp/pc_check" $flags
+"${cxx[@]}" -std=c++20 -Wall -Wextra -Wno-mismatched-new-delete "$tmp/pc_check.cpp" -o "$tmp/pc_check" $flags
 "$tmp/pc_check"
 ok "pkg-config"
 
