@@ -35,7 +35,11 @@ struct JoinCallOptions {
     bool watch = false;
     bool e2ee = false;
     std::string keyTransport = "to-device";  // or "room" (legacy Megolm room events)
-    std::string media;                       // "" or "test"
+    std::string media;                       // "", "test", "file:PATH" or "pipeline:SPEC"
+    bool once = false;                       // --once: play the file once, then leave
+    bool loop = false;                       // --loop (the default for files)
+    std::string audioSink;                   // GStreamer sink descriptions per incoming track
+    std::string videoSink;
     std::string recordDir;
     double statsInterval = 1.0;
     double toneHz = 0;
@@ -117,6 +121,7 @@ void printJson(const call::CallEvent& event, const matrix::LoginSession& self) {
                        who(e.user.str(), e.device.str());
                        j["detail"] = e.reason;
                    },
+                   [&](const call::MediaEnded& e) { j["detail"] = e.source; },
                    [&](const call::SfuStateChanged& e) {
                        j["detail"] = e.state + (e.detail.empty() ? "" : ": " + e.detail);
                        j["service_url"] = e.serviceUrl;
@@ -180,6 +185,7 @@ void printText(const GlobalOptions& g, const call::CallEvent& event) {
                           << std::endl;
             },
             [&](const call::SignallingDropped&) {},  // diagnostics for scripts (--json)
+            [&](const call::MediaEnded& e) { std::cout << now << " media ended: " << e.source << std::endl; },
             [&](const call::SfuStateChanged& e) {
                 if (!g.quiet)
                     std::cerr << "sfu: " << e.serviceUrl << (e.publishing ? "" : " (subscribe only)") << " "
@@ -187,6 +193,61 @@ void printText(const GlobalOptions& g, const call::CallEvent& event) {
             },
         },
         event);
+}
+
+// --media: test | file:PATH | pipeline:DESC | pipeline:audio=DESC;video=DESC (either part). The
+// parts split at ";audio=" / ";video=" only, so a ';' inside a description (caps lists) stays.
+// Checks what can be checked without GStreamer (the file exists); the rest is checked by
+// Call::create, still before joining.
+void applyMediaOption(const JoinCallOptions& o, call::MediaConfig& m) {
+    const std::string& v = o.media;
+    if ((o.once || o.loop) && !v.starts_with("file:")) throw CliError{"--once/--loop need --media file:PATH"};
+    if (o.once && o.loop) throw CliError{"--once and --loop exclude each other"};
+    if (v.empty()) return;
+    if (v == "test") {
+        m.source = call::MediaSource::Test;
+    } else if (v.starts_with("file:")) {
+        m.source = call::MediaSource::File;
+        m.file = v.substr(5);
+        m.loop = !o.once;
+        std::error_code ec;
+        if (m.file.empty()) throw CliError{"--media file:PATH: no path given"};
+        if (!std::filesystem::exists(m.file, ec)) throw CliError{"--media " + v + ": no such file"};
+        if (!std::filesystem::is_regular_file(m.file, ec)) throw CliError{"--media " + v + ": not a file"};
+    } else if (v.starts_with("pipeline:")) {
+        m.source = call::MediaSource::Pipeline;
+        std::string spec = v.substr(9);
+        const auto trim = [](std::string t) {
+            const auto b = t.find_first_not_of(" \t");
+            const auto e = t.find_last_not_of(" \t");
+            return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+        };
+        spec = trim(spec);
+        if (!spec.starts_with("audio=") && !spec.starts_with("video=")) {
+            m.audioPipeline = spec;  // a bare description is audio
+        } else {
+            std::vector<std::string> parts;
+            std::size_t from = 0;
+            for (auto at = spec.find(';'); at != std::string::npos; at = spec.find(';', at + 1)) {
+                const std::string rest = trim(spec.substr(at + 1));
+                if (!rest.starts_with("audio=") && !rest.starts_with("video=")) continue;
+                parts.push_back(trim(spec.substr(from, at - from)));
+                from = at + 1;
+            }
+            parts.push_back(trim(spec.substr(from)));
+            for (const auto& part : parts) {
+                const std::string kind = part.substr(0, 5);
+                std::string& target = kind == "audio" ? m.audioPipeline : m.videoPipeline;
+                if (!target.empty()) throw CliError{"--media pipeline: " + kind + "= given twice"};
+                target = trim(part.substr(6));
+                if (target.empty()) throw CliError{"--media pipeline: empty " + kind + " description"};
+            }
+        }
+        if (m.audioPipeline.empty() && m.videoPipeline.empty())
+            throw CliError{"--media pipeline: no description (pipeline:'audio=pulsesrc;video=v4l2src')"};
+    } else {
+        throw CliError{"--media " + v + ": not one of test, file:PATH, pipeline:DESC"};
+    }
 }
 
 call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, const RoomId& room) {
@@ -206,7 +267,9 @@ call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, cons
     c.e2ee = o.e2ee;
     c.profileDir = profileDir(g);
     if (o.keyTransport == "room") c.keyTransport = call::CallConfig::KeyTransport::RoomEvent;
-    if (o.media == "test") c.media.source = call::MediaSource::Test;
+    applyMediaOption(o, c.media);
+    c.media.audioSinkPipeline = o.audioSink;
+    c.media.videoSinkPipeline = o.videoSink;
     c.media.recordDir = o.recordDir;
     c.media.toneHz = o.toneHz;
     c.media.lowLatency = o.lowLatency;
@@ -218,7 +281,13 @@ call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, cons
 }
 
 int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
-    if (!o.recordDir.empty() && o.media.empty()) throw CliError{"--record needs --media test"};
+    {
+        call::MediaConfig check;  // bad --media fails before anything else happens
+        applyMediaOption(o, check);
+    }
+    if (!o.recordDir.empty() && o.media.empty()) throw CliError{"--record needs --media"};
+    if ((!o.audioSink.empty() || !o.videoSink.empty()) && o.media.empty())
+        throw CliError{"--audio-sink/--video-sink need --media"};
     if (!o.media.empty() && o.watch) throw CliError{"--media cannot be combined with --watch"};
     checkIceAddresses(o.iceAddresses);
     if (!o.recordDir.empty()) {
@@ -239,13 +308,15 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
         client.setAccessToken(session.accessToken);
         progress(g, std::string(o.watch ? "watching" : "joining") + " the call in " + room.str() + " as " +
                         session.userId.str() + " (Ctrl-C to leave)");
-        auto made =
-            co_await call::Call::create(client, session, config, [&g, &session](const call::CallEvent& e) {
+        std::function<void()> mediaEnded;  // --once: leave when the file has played
+        auto made = co_await call::Call::create(
+            client, session, config, [&g, &session, &mediaEnded](const call::CallEvent& e) {
                 if (g.json) {
                     printJson(e, session);
                 } else {
                     printText(g, e);
                 }
+                if (std::holds_alternative<call::MediaEnded>(e) && mediaEnded) mediaEnded();
             });
         if (!made) throw CliError{made.error().message};
         std::unique_ptr<call::Call> c = std::move(made.value());
@@ -275,6 +346,11 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
             if (media) report(true);
             c->leave();
         };
+        if (o.once)
+            mediaEnded = [&] {
+                progress(g, "the file has been played: leaving ...");
+                leave();
+            };
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int) {
             if (!ec) {
@@ -360,8 +436,19 @@ void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& ac
                     "with --e2ee, how our key goes out: to-device (Olm, default) or room (legacy "
                     "Megolm-encrypted room event); both are always received")
         ->check(CLI::IsMember({"to-device", "room"}));
-    cmd->add_option("--media", o->media, "send and receive real media: 'test' = a tone and a test pattern")
-        ->check(CLI::IsMember({"test"}));
+    cmd->add_option("--media", o->media,
+                    "send and receive real media. test: a tone and a test pattern; file:PATH: a media file "
+                    "(anything GStreamer decodes; audio and/or video, looped); pipeline:DESC: GStreamer "
+                    "source descriptions, pipeline:'audio=DESC;video=DESC' (either part; a bare DESC is "
+                    "audio), e.g. pipeline:'audio=pulsesrc;video=v4l2src device=/dev/video0'");
+    cmd->add_flag("--once", o->once, "with --media file:PATH: play the file once, then leave the call");
+    cmd->add_flag("--loop", o->loop, "with --media file:PATH: play the file again and again (default)");
+    cmd->add_option("--audio-sink", o->audioSink,
+                    "with --media: play what each participant sends into this GStreamer sink description "
+                    "(one per participant), e.g. autoaudiosink");
+    cmd->add_option("--video-sink", o->videoSink,
+                    "with --media: show each participant's video in this GStreamer sink description, e.g. "
+                    "autovideosink");
     cmd->add_option("--record", o->recordDir,
                     "with --media: write what each participant sends into DIR (Ogg Opus + WebM VP8)");
     cmd->add_option("--stats-interval", o->statsInterval,

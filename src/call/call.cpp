@@ -2,6 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <mutex>
+#include <shared_mutex>
 
 #include "backend.hpp"
 #include "mxrtc/common/encoding.hpp"
@@ -24,14 +26,40 @@ struct Call::Impl {
     std::unique_ptr<matrix::OlmTransport> olm;
 #ifdef MXRTC_HAVE_RTC
     std::unique_ptr<rtc::MediaEngine> engine;
+    std::shared_ptr<rtc::MediaInput> input;  // File/Pipeline/App sources, shared by every peer
 #endif
+    // Frame callbacks pass through this gate: closed by ~Call, after which none runs (peers are
+    // torn down asynchronously, so their last frames may come later).
+    struct FrameGate {
+        std::shared_mutex mutex;
+        bool open = true;
+    };
+    std::shared_ptr<FrameGate> frameGate = std::make_shared<FrameGate>();
     std::unique_ptr<detail::MediaBackend> backend;  // after the engine: destroyed before it
     std::unique_ptr<matrix::CallShell> shell;
     bool leaving = false;
     bool failed = false;
 
     Impl(matrix::Client& c, matrix::LoginSession s, CallConfig cfg, EventHandler h)
-        : client(c), self(std::move(s)), config(std::move(cfg)), onEvent(std::move(h)) {}
+        : client(c), self(std::move(s)), config(std::move(cfg)), onEvent(std::move(h)) {
+        gateFrameCallbacks();
+    }
+
+    void gateFrameCallbacks() {
+        auto& m = config.media;
+        const auto gated = [gate = frameGate](auto callback) {
+            return [gate, callback](const auto&... args) {
+                std::shared_lock lock(gate->mutex);
+                if (gate->open) callback(args...);
+            };
+        };
+        if (m.onAudioFrame) m.onAudioFrame = gated(m.onAudioFrame);
+        if (m.onVideoFrame) m.onVideoFrame = gated(m.onVideoFrame);
+    }
+    void closeFrameGate() {
+        std::unique_lock lock(frameGate->mutex);  // waits for a callback in progress
+        frameGate->open = false;
+    }
 
     void emit(const CallEvent& e) {
         if (onEvent) onEvent(e);
@@ -58,6 +86,54 @@ std::optional<UserId> optUser(const std::string& s) {
 std::optional<DeviceId> optDevice(const std::string& s) {
     return s.empty() ? std::nullopt : std::optional(DeviceId(s));
 }
+
+#ifdef MXRTC_HAVE_RTC
+static_assert(std::string_view(kMediaQueueFull) == std::string_view(rtc::kQueueFullErrcode));
+
+// The shared source for File/Pipeline/App (null for Test), checked before the call is joined, and
+// the sink descriptions checked too. Its end and failures become events.
+Result<std::shared_ptr<rtc::MediaInput>> openMediaInput(rtc::MediaEngine& engine, const MediaConfig& m,
+                                                        Call::Impl* call) {
+    for (const auto* sink : {&m.audioSinkPipeline, &m.videoSinkPipeline}) {
+        if (sink->empty()) continue;
+        if (auto ok = rtc::checkSinkPipeline(engine, *sink); !ok) return ok.error();
+    }
+    rtc::MediaInputSpec spec;
+    switch (m.source) {
+        case MediaSource::None:
+        case MediaSource::Test:
+            return std::shared_ptr<rtc::MediaInput>();
+        case MediaSource::File:
+            spec.kind = rtc::MediaInputSpec::Kind::File;
+            spec.path = m.file;
+            spec.loop = m.loop;
+            break;
+        case MediaSource::Pipeline:
+            spec.kind = rtc::MediaInputSpec::Kind::Pipeline;
+            spec.audioPipeline = m.audioPipeline;
+            spec.videoPipeline = m.videoPipeline;
+            break;
+        case MediaSource::App:
+            spec.kind = rtc::MediaInputSpec::Kind::App;
+            spec.audio = m.appAudio;
+            spec.video = m.appVideo;
+            spec.maxQueued = m.appMaxQueued;
+            break;
+    }
+    spec.width = m.width;
+    spec.height = m.height;
+    spec.framerate = m.framerate;
+    const std::string source = m.source == MediaSource::File  ? "file " + m.file
+                               : m.source == MediaSource::App ? std::string("application media")
+                                                              : std::string("media pipeline");
+    rtc::MediaInputListener listener;
+    listener.onEnded = [call, source] { call->emit(MediaEnded{source}); };
+    listener.onError = [call](const std::string& text) {
+        call->emit(Warning{std::nullopt, std::nullopt, text});
+    };
+    return rtc::MediaInput::create(engine, std::move(spec), std::move(listener));
+}
+#endif
 
 }  // namespace
 
@@ -175,6 +251,9 @@ asio::awaitable<Result<std::unique_ptr<Call>>> Call::create(matrix::Client& clie
                                 "cannot start the media engine: " + engine.error().message);
         impl->engine = std::move(engine).value();
         Impl* raw = impl.get();
+        auto input = openMediaInput(*impl->engine, cfg.media, raw);
+        if (!input) co_return input.error();
+        impl->input = std::move(input).value();
         detail::BackendContext context{
             client,
             impl->self,
@@ -185,7 +264,8 @@ asio::awaitable<Result<std::unique_ptr<Call>>> Call::create(matrix::Client& clie
             impl->olm.get(),
             [raw](CallEvent e) { raw->emit(e); },
             [raw]() -> std::optional<DelayId> { return raw->shell ? raw->shell->delayId() : std::nullopt; },
-            [raw](const std::string& reason) { raw->fail(reason); }};
+            [raw](const std::string& reason) { raw->fail(reason); },
+            impl->input};
         if (impl->focus->type == "mesh") {
             impl->backend = detail::makeMeshBackend(std::move(context));
         } else {
@@ -210,6 +290,10 @@ Call::Call(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Call::~Call() {
     // Media first (it may still reference the shell's view), then the shell.
+#ifdef MXRTC_HAVE_RTC
+    if (m_impl->input) m_impl->input->stop();  // no MediaEnded/Warning after this
+#endif
+    m_impl->closeFrameGate();
     m_impl->backend.reset();
     m_impl->shell.reset();
 }
@@ -223,6 +307,9 @@ void Call::Impl::leave() {
     if (leaving) return;
     leaving = true;
     if (backend) backend->leave();  // peers hang up before the membership goes
+#ifdef MXRTC_HAVE_RTC
+    if (input) input->stop();  // the file/device closes; pushes fail from now on
+#endif
     if (shell) shell->stop();
 }
 
@@ -233,6 +320,32 @@ void Call::leave() {
 Result<void> Call::setMuted(Track track, bool muted) {
     if (!m_impl->backend) return makeError(errcode::kUnsupported, "this call has no media");
     return m_impl->backend->setMuted(track, muted);
+}
+
+Result<void> Call::pushAudio(std::span<const std::int16_t> pcm, int channels, int sampleRate) {
+#ifdef MXRTC_HAVE_RTC
+    if (m_impl->config.media.source == MediaSource::App && m_impl->input)
+        return m_impl->input->pushAudio(pcm, channels, sampleRate);
+#else
+    (void)pcm, (void)channels, (void)sampleRate;
+#endif
+    return makeError(errcode::kUnsupported, "pushAudio needs MediaSource::App");
+}
+
+Result<void> Call::pushVideo(const I420Frame& f, std::optional<std::chrono::microseconds> timestamp) {
+#ifdef MXRTC_HAVE_RTC
+    if (m_impl->config.media.source == MediaSource::App && m_impl->input) {
+        rtc::I420View view;
+        view.width = f.width;
+        view.height = f.height;
+        view.planes = {f.y, f.u, f.v};
+        view.strides = {f.strideY, f.strideU, f.strideV};
+        return m_impl->input->pushVideo(view, timestamp);
+    }
+#else
+    (void)f, (void)timestamp;
+#endif
+    return makeError(errcode::kUnsupported, "pushVideo needs MediaSource::App");
 }
 
 std::vector<ParticipantMedia> Call::media() const {

@@ -29,6 +29,7 @@ std::string_view eventName(const CallEvent& event) {
                           [](const RemoteMediaChanged&) { return std::string_view("remote_media"); },
                           [](const SignallingDropped&) { return std::string_view("dropped"); },
                           [](const SfuStateChanged&) { return std::string_view("sfu_state"); },
+                          [](const MediaEnded&) { return std::string_view("media_ended"); },
                       },
                       event);
 }

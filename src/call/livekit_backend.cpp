@@ -40,7 +40,10 @@ class LiveKitBackend final : public MediaBackend {
                     conn.connection->setParticipantKey(u.identity, KeyIndex{u.key->index}, u.key->key);
                 return;
             case K::MemberJoined: {
-                if (!u.identity.empty()) m_members[u.identity] = {UserId(u.user), DeviceId(u.device)};
+                if (!u.identity.empty()) {
+                    m_members[u.identity] = {UserId(u.user), DeviceId(u.device)};
+                    m_directory->set(u.identity, UserId(u.user), DeviceId(u.device));
+                }
                 const auto now = std::chrono::steady_clock::now();
                 if (u.self) {
                     if (!m_ownSeenAt) m_ownSeenAt = now;
@@ -173,7 +176,7 @@ class LiveKitBackend final : public MediaBackend {
         rtc::LiveKitConnectionConfig config;
         config.name = p.serviceUrl;
         config.publish = p.publish;
-        config.media = mediaOptions(m_c.config, m_c.self.deviceId);
+        config.media = mediaOptions(m_c.config, m_c.self.deviceId, m_c.input, m_directory);
         config.media.audioMuted = m_audioMuted;  // as the app last set it
         config.media.videoMuted = m_videoMuted;
         config.recordDir = m_c.config.media.recordDir;
@@ -244,6 +247,8 @@ class LiveKitBackend final : public MediaBackend {
     std::optional<std::pair<KeyIndex, std::vector<std::uint8_t>>> m_ownKey;
     std::map<std::string, std::map<std::uint8_t, std::vector<std::uint8_t>>> m_remoteKeys;  // by identity
     std::map<std::string, std::pair<UserId, DeviceId>> m_members;  // identity -> member
+    // The same, for frame callbacks on media threads.
+    std::shared_ptr<MemberDirectory> m_directory = std::make_shared<MemberDirectory>();
     std::map<std::string, SteadyTime> m_seenAt;
     std::optional<SteadyTime> m_ownSeenAt;
     bool m_left = false;

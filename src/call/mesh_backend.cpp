@@ -1,5 +1,7 @@
 // The mesh backend: rtc::MeshSession (MSC3401 full mesh over to-device signalling) behind the
 // MediaBackend interface, its events turned into typed CallEvents.
+#include <tuple>
+
 #include "backend.hpp"
 #include "mxrtc/rtc/mesh_session.hpp"
 
@@ -11,7 +13,11 @@ class MeshBackend final : public MediaBackend {
   public:
     explicit MeshBackend(BackendContext c) : m_emit(std::move(c.emit)) {
         rtc::MeshSessionConfig config;
-        config.media = mediaOptions(c.config, c.self.deviceId);
+        config.media = mediaOptions(c.config, c.self.deviceId, c.input);
+        // Both sections always: a section we do not offer is one the remote cannot send us either
+        // (an audio-only file still receives video). A kind the source lacks is just never fed.
+        config.media.audio = true;
+        config.media.video = true;
         config.media.streamId = "mxrtc-" + c.self.deviceId.str();
         m_session = std::make_unique<rtc::MeshSession>(c.client, c.self, c.slot, c.engine, std::move(config),
                                                        c.olm, [this](const rtc::MeshEvent& e) { report(e); });
@@ -81,9 +87,55 @@ class MeshBackend final : public MediaBackend {
 
 }  // namespace
 
-rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device) {
+namespace {
+
+ParticipantFrameInfo frameInfo(const rtc::RemoteFrameInfo& r, const MemberDirectory* members) {
+    ParticipantFrameInfo info;
+    info.identity = r.identity;
+    info.pts = r.pts;
+    if (!r.user.empty()) {  // mesh: the peer's member
+        info.user = UserId(r.user);
+        info.device = DeviceId(r.device);
+    } else if (members != nullptr) {
+        std::tie(info.user, info.device) = members->find(r.identity);
+    } else {
+        info.user = UserId(r.identity);
+    }
+    return info;
+}
+
+// The application's frame callbacks and sink descriptions as the rtc peers take them.
+rtc::MediaSinks mediaSinks(const MediaConfig& m, std::shared_ptr<const MemberDirectory> members) {
+    rtc::MediaSinks sinks;
+    sinks.audioPipeline = m.audioSinkPipeline;
+    sinks.videoPipeline = m.videoSinkPipeline;
+    if (m.onAudioFrame)
+        sinks.onAudio = [cb = m.onAudioFrame, members](const rtc::RemoteFrameInfo& r,
+                                                       std::span<const std::int16_t> pcm) {
+            cb(frameInfo(r, members.get()), pcm);
+        };
+    if (m.onVideoFrame)
+        sinks.onVideo = [cb = m.onVideoFrame, members](const rtc::RemoteFrameInfo& r,
+                                                       const rtc::I420View& v) {
+            cb(frameInfo(r, members.get()), I420Frame{v.width, v.height, v.planes[0], v.planes[1],
+                                                      v.planes[2], v.strides[0], v.strides[1], v.strides[2]});
+        };
+    return sinks;
+}
+
+}  // namespace
+
+rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device,
+                               const std::shared_ptr<rtc::MediaInput>& input,
+                               std::shared_ptr<const MemberDirectory> members) {
     const MediaConfig& m = config.media;
     rtc::MediaOptions o;
+    o.input = input;
+    if (input) {  // send what the source has (a LiveKit participant publishes only those tracks)
+        o.audio = input->hasAudio();
+        o.video = input->hasVideo();
+    }
+    o.sinks = mediaSinks(m, std::move(members));
     o.e2ee = config.e2ee;
     o.recordDir = m.recordDir;
     o.videoWidth = m.width;

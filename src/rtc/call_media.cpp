@@ -58,11 +58,17 @@ bool CallMedia::perform(const core::CallEffect& effect) {
     }
     if (const auto* c = std::get_if<core::CreatePeer>(&effect)) {
         const CallId call = c->call;
+        // Who frame callbacks name (a prewarmed spare learns it here).
+        const auto named = [c](Peer& p) {
+            p.setRemoteParticipant(c->remoteUser ? c->remoteUser->str() : "",
+                                   c->remoteDevice ? c->remoteDevice->str() : "");
+        };
         std::unique_ptr<Peer> peer;
         if (m_spare) {  // a pipeline already built and running: offers and answers come sooner
             *m_spareBinding = call;
             peer = std::move(m_spare);
             m_spareBinding.reset();
+            named(*peer);
             if (auto keys = m_receiveKeys.find(call); keys != m_receiveKeys.end())
                 for (const auto& [index, raw] : keys->second)
                     peer->setReceiveKey(index, raw);
@@ -82,6 +88,7 @@ bool CallMedia::perform(const core::CallEffect& effect) {
             options.recordPrefix = options.recordDir + "/" + name;
         }
         peer = makePeer(options, std::make_shared<std::optional<CallId>>(call));
+        named(*peer);
         if (auto keys = m_receiveKeys.find(call); keys != m_receiveKeys.end())
             for (const auto& [index, raw] : keys->second)
                 peer->setReceiveKey(index, raw);

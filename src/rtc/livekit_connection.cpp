@@ -439,6 +439,7 @@ void LiveKitConnection::Impl::createPeers(bool withPublisher) {
     sub.jitterLatencyMs = config.media.jitterLatencyMs;
     sub.e2ee = config.media.e2ee;
     sub.recordDir = config.recordDir;
+    sub.sinks = config.media.sinks;  // frame callbacks / sink pipelines per subscribed track
     subscriber =
         std::make_unique<SfuSubscriber>(engine, std::move(sub), peerListener(lk::SignalTarget::Subscriber));
     if (!sifTrailer.empty()) subscriber->setServerInjectedTrailer(sifTrailer);

@@ -1,6 +1,6 @@
-// The mesh Peer: one webrtcbin (WebrtcEndpoint) sending our tone and test pattern (SendChain),
-// decoding whatever the one remote sends (attachReceiveChain into one RemoteMedia), plus a data
-// channel.
+// The mesh Peer: one webrtcbin (WebrtcEndpoint) sending our tone and test pattern or the call's
+// MediaInput (SendChain), decoding whatever the one remote sends (attachReceiveChain into one
+// RemoteMedia, optionally into MediaSinks), plus a data channel.
 #include "mxrtc/rtc/peer.hpp"
 
 #include <sstream>
@@ -96,6 +96,7 @@ struct Peer::Impl : WebrtcEndpoint {
         ReceiveChainOptions ro;
         ro.decrypt = options.e2ee;
         ro.recordPrefix = options.recordPrefix;
+        ro.sinks = options.sinks;
         auto result = attachReceiveChain(pipeline(), pad, ro, [r = remote] { return r; });
         if (!result.error.empty()) fail(result.error);
     }
@@ -203,6 +204,13 @@ void Peer::setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw) 
 
 void Peer::setReceiveKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw) {
     m_impl->remote->setKey(keyIndex, raw);
+}
+
+void Peer::setRemoteParticipant(const std::string& user, const std::string& device) {
+    RemoteFrameInfo who;
+    who.user = user;
+    who.device = device;
+    m_impl->remote->setParticipant(std::move(who));
 }
 
 PeerStats Peer::stats() const {

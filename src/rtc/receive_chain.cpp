@@ -1,8 +1,10 @@
 #include "rtc/receive_chain.hpp"
 
 #include <gst/app/app.h>
+#include <gst/video/video.h>
 
 #include <cmath>
+#include <exception>
 
 namespace mxrtc::rtc {
 
@@ -10,11 +12,19 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+constexpr const char* kDecodedAudioCaps = "audio/x-raw,format=S16LE,layout=interleaved,channels=1,rate=48000";
+// In front of application callbacks and sink pipelines: their own thread, oldest frames dropped.
+constexpr const char* kLeakyAudioQueue =
+    "queue leaky=downstream max-size-bytes=0 max-size-buffers=0 max-size-time=500000000";
+constexpr const char* kLeakyVideoQueue =
+    "queue leaky=downstream max-size-bytes=0 max-size-time=0 max-size-buffers=";
+
 // User data of one probe or appsink callback (freed by GStreamer with the probe).
 struct ChainContext {
     RemoteResolver resolve;
     e2ee::MediaKind kind = e2ee::MediaKind::Audio;
     std::function<void()> onUnowned;
+    std::shared_ptr<const MediaSinks> sinks;
 };
 ChainContext* contextOf(gpointer p) {
     return static_cast<ChainContext*>(p);
@@ -77,18 +87,81 @@ GstPadProbeReturn onVideoDecoded(GstPad*, GstPadProbeInfo*, gpointer data) {
     return GST_PAD_PROBE_OK;
 }
 
+// Application callbacks run on GStreamer threads: an exception must not unwind through C frames.
+template <typename F>
+void callApplication(RemoteMedia& remote, F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        remote.callbackFailed(e.what());
+    } catch (...) {
+        remote.callbackFailed("unknown exception");
+    }
+}
+
+RemoteFrameInfo frameInfo(const RemoteMedia& remote, GstBuffer* buf) {
+    RemoteFrameInfo info = remote.participant();
+    if (GST_BUFFER_PTS_IS_VALID(buf)) info.pts = std::chrono::nanoseconds(GST_BUFFER_PTS(buf));
+    return info;
+}
+
 GstFlowReturn onAudioSample(GstAppSink* sink, gpointer data) {
     GstSample* sample = gst_app_sink_pull_sample(sink);
     if (sample == nullptr) return GST_FLOW_OK;
     GstBuffer* buf = gst_sample_get_buffer(sample);
     GstMapInfo map;
     if (buf != nullptr && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-        if (auto remote = contextOf(data)->resolve())
-            remote->audioDecoded({reinterpret_cast<const float*>(map.data), map.size / sizeof(float)});
+        const auto* ctx = contextOf(data);
+        if (auto remote = ctx->resolve()) {
+            const std::span<const std::int16_t> pcm{reinterpret_cast<const std::int16_t*>(map.data),
+                                                    map.size / sizeof(std::int16_t)};
+            remote->audioDecoded(pcm);
+            if (ctx->sinks && ctx->sinks->onAudio)
+                callApplication(*remote, [&] { ctx->sinks->onAudio(frameInfo(*remote, buf), pcm); });
+        }
         gst_buffer_unmap(buf, &map);
     }
     gst_sample_unref(sample);
     return GST_FLOW_OK;
+}
+
+GstFlowReturn onVideoSample(GstAppSink* sink, gpointer data) {
+    GstSample* sample = gst_app_sink_pull_sample(sink);
+    if (sample == nullptr) return GST_FLOW_OK;
+    const auto* ctx = contextOf(data);
+    GstBuffer* buf = gst_sample_get_buffer(sample);
+    GstVideoInfo info;
+    GstVideoFrame frame;
+    auto remote = ctx->resolve();
+    if (remote && buf != nullptr && ctx->sinks && ctx->sinks->onVideo &&
+        gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
+        gst_video_frame_map(&frame, &info, buf, GST_MAP_READ)) {
+        I420View view;
+        view.width = GST_VIDEO_FRAME_WIDTH(&frame);
+        view.height = GST_VIDEO_FRAME_HEIGHT(&frame);
+        for (int p = 0; p < 3; ++p) {
+            view.planes[static_cast<std::size_t>(p)] =
+                static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, p));
+            view.strides[static_cast<std::size_t>(p)] = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, p);
+        }
+        callApplication(*remote, [&] { ctx->sinks->onVideo(frameInfo(*remote, buf), view); });
+        gst_video_frame_unmap(&frame);
+    }
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+}
+
+void setAppSinkCallback(GstElement* bin, const char* name, GstFlowReturn (*cb)(GstAppSink*, gpointer),
+                        ChainContext* ctx) {
+    GstElement* sink = gst_bin_get_by_name(GST_BIN(bin), name);
+    if (sink == nullptr) {
+        delete ctx;
+        return;
+    }
+    GstAppSinkCallbacks cbs{};
+    cbs.new_sample = cb;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, ctx, deleteContext);
+    gst_object_unref(sink);
 }
 
 void addProbe(GstElement* bin, const char* element, const char* padName, GstPadProbeCallback cb,
@@ -98,7 +171,7 @@ void addProbe(GstElement* bin, const char* element, const char* padName, GstPadP
     if (e == nullptr) return;
     GstPad* pad = gst_element_get_static_pad(e, padName);
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, cb,
-                      new ChainContext{resolve, kind, std::move(onUnowned)}, deleteContext);
+                      new ChainContext{resolve, kind, std::move(onUnowned), nullptr}, deleteContext);
     gst_object_unref(pad);
     gst_object_unref(e);
 }
@@ -134,6 +207,22 @@ void RemoteMedia::setEncryptionEnabled(bool enabled) {
     m_video.setEncryptionEnabled(enabled);
 }
 
+void RemoteMedia::setParticipant(RemoteFrameInfo who) {
+    std::lock_guard lock(m_mutex);
+    m_who = std::move(who);
+}
+
+RemoteFrameInfo RemoteMedia::participant() const {
+    std::lock_guard lock(m_mutex);
+    return m_who;
+}
+
+void RemoteMedia::callbackFailed(const std::string& what) {
+    std::lock_guard lock(m_mutex);
+    if (m_stats.callbackExceptions++ == 0)
+        g_warning("mxrtc: a media frame callback threw (%s); further ones are only counted", what.c_str());
+}
+
 e2ee::FrameResult RemoteMedia::decrypt(const e2ee::FrameInfo& info, std::span<const std::uint8_t> in,
                                        std::span<std::uint8_t> out) {
     std::lock_guard lock(m_mutex);
@@ -149,15 +238,17 @@ e2ee::FrameResult RemoteMedia::decrypt(const e2ee::FrameInfo& info, std::span<co
     return r;
 }
 
-void RemoteMedia::audioDecoded(std::span<const float> samples) {
-    constexpr float kHysteresis = 0.01f;           // -40 dBFS
+void RemoteMedia::audioDecoded(std::span<const std::int16_t> samples) {
+    constexpr int kHysteresis = 328;               // -40 dBFS
     constexpr std::uint64_t kWindow = 48'000 / 2;  // 0.5 s at 48 kHz (the chain's caps)
     double sum = 0.0;
-    for (float s : samples)
-        sum += static_cast<double>(s) * s;
+    for (std::int16_t s : samples) {
+        const double x = s / 32768.0;
+        sum += x * x;
+    }
     const std::size_t n = samples.size();
     std::lock_guard lock(m_mutex);
-    for (float x : samples) {
+    for (std::int16_t x : samples) {
         const int sign = x > kHysteresis ? 1 : (x < -kHysteresis ? -1 : 0);
         if (sign != 0) {
             if (m_lastSign != 0 && sign != m_lastSign) ++m_crossings;
@@ -212,15 +303,24 @@ ReceiveChainResult attachReceiveChain(GstElement* pipeline, GstPad* pad, const R
     // With recording, a tee after the depayloader (whose probe has already decrypted the frame)
     // feeds a muxer writing to the file.
     const bool record = !options.recordPrefix.empty();
+    const MediaSinks& sinks = options.sinks;
     std::string desc;
     if (enc == "OPUS") {
         desc = "queue ! rtpopusdepay name=adepay ! ";
         if (record)
             desc += "tee name=rec ! queue ! opusparse ! oggmux ! filesink sync=false location=" +
                     quoted(options.recordPrefix + ".opus.ogg") + " rec. ! queue ! ";
-        desc +=
-            "opusdec plc=true ! audioconvert ! audioresample"
-            " ! audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=asink sync=false";
+        desc += "opusdec plc=true ! audioconvert ! audioresample ! " + std::string(kDecodedAudioCaps) + " ! ";
+        if (!sinks.audioPipeline.empty()) desc += "tee name=aout ! ";
+        if (sinks.onAudio) {
+            desc += std::string(kLeakyAudioQueue) + " ! ";
+        } else if (!sinks.audioPipeline.empty()) {
+            desc += "queue ! ";
+        }
+        desc += "appsink name=asink sync=false";
+        if (!sinks.audioPipeline.empty())
+            desc += " aout. ! " + std::string(kLeakyAudioQueue) + " ! audioconvert ! audioresample ! " +
+                    sinks.audioPipeline;
     } else if (enc == "VP8") {
         desc = "queue ! rtpvp8depay name=vdepay";
         if (options.requestKeyFrames) desc += " request-keyframe=true wait-for-keyframe=true";
@@ -228,7 +328,16 @@ ReceiveChainResult attachReceiveChain(GstElement* pipeline, GstPad* pad, const R
         if (record)
             desc += "tee name=rec ! queue ! webmmux streamable=true ! filesink sync=false location=" +
                     quoted(options.recordPrefix + ".vp8.webm") + " rec. ! queue ! ";
-        desc += "vp8dec name=vdec ! fakesink sync=false";
+        desc += "vp8dec name=vdec ! ";
+        const bool both = sinks.onVideo && !sinks.videoPipeline.empty();
+        if (both) desc += "tee name=vout ! ";
+        if (sinks.onVideo)
+            desc += std::string(kLeakyVideoQueue) +
+                    "3 ! videoconvert ! video/x-raw,format=I420 ! appsink name=vsink sync=false";
+        if (both) desc += " vout. ! ";
+        if (!sinks.videoPipeline.empty())
+            desc += std::string(kLeakyVideoQueue) + "5 ! videoconvert ! " + sinks.videoPipeline;
+        if (!sinks.onVideo && sinks.videoPipeline.empty()) desc += "fakesink sync=false";
     } else {
         desc = "fakesink sync=false";
     }
@@ -240,13 +349,10 @@ ReceiveChainResult attachReceiveChain(GstElement* pipeline, GstPad* pad, const R
         if (bin != nullptr) gst_object_unref(gst_object_ref_sink(bin));
         return result;
     }
+    auto sinkCallbacks = std::make_shared<const MediaSinks>(sinks);
     if (enc == "OPUS") {
-        GstElement* sink = gst_bin_get_by_name(GST_BIN(bin), "asink");
-        GstAppSinkCallbacks cbs{};
-        cbs.new_sample = onAudioSample;
-        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs,
-                                   new ChainContext{resolve, e2ee::MediaKind::Audio, nullptr}, deleteContext);
-        gst_object_unref(sink);
+        setAppSinkCallback(bin, "asink", onAudioSample,
+                           new ChainContext{resolve, e2ee::MediaKind::Audio, nullptr, sinkCallbacks});
         if (options.decrypt)
             addProbe(bin, "adepay", "src", onDepayed, resolve, e2ee::MediaKind::Audio,
                      options.onUnownedFrameDropped);
@@ -256,6 +362,9 @@ ReceiveChainResult attachReceiveChain(GstElement* pipeline, GstPad* pad, const R
             addProbe(bin, "vdepay", "src", onDepayed, resolve, e2ee::MediaKind::Video,
                      options.onUnownedFrameDropped);
         addProbe(bin, "vdepay", "src", onVp8Frame, resolve, e2ee::MediaKind::Video);  // after decryption
+        if (sinks.onVideo)
+            setAppSinkCallback(bin, "vsink", onVideoSample,
+                               new ChainContext{resolve, e2ee::MediaKind::Video, nullptr, sinkCallbacks});
     }
     gst_bin_add(GST_BIN(pipeline), bin);
     gst_element_sync_state_with_parent(bin);

@@ -1,8 +1,13 @@
 // Internal: what we do with each incoming webrtcbin pad, shared by the mesh Peer and the SFU
-// subscriber. Opus: depayload, [decrypt], [record Ogg], decode, measure (buffers, RMS). VP8:
-// depayload, [decrypt], [record WebM], decode, count frames. Decryption and measurement go to a
-// RemoteMedia (one remote sender: its decryptors and its counters), looked up per frame through a
-// resolver, so an SFU subscriber can re-map a reused transceiver to another participant at any time.
+// subscriber. Opus: depayload, [decrypt], [record Ogg], decode, measure (buffers, RMS, pitch),
+// [application callback], [sink pipeline]. VP8: depayload, [decrypt], [record WebM], decode, count
+// frames, [application callback], [sink pipeline]. Decryption, measurement and the callbacks'
+// participant come from a RemoteMedia (one remote sender: its decryptors, counters and who it is),
+// looked up per frame through a resolver, so an SFU subscriber can re-map a reused transceiver to
+// another participant at any time.
+//
+// Application callbacks and sink pipelines sit behind leaky queues (their own threads): a slow one
+// loses the oldest frames and never stalls decoding or the measurements.
 #pragma once
 
 #ifndef GST_USE_UNSTABLE_API
@@ -20,6 +25,7 @@
 #include <string>
 
 #include "mxrtc/e2ee/frame_cryptor.hpp"
+#include "mxrtc/rtc/media_io.hpp"
 
 namespace mxrtc::rtc {
 
@@ -33,6 +39,7 @@ struct ReceiveStats {
     std::uint64_t framesDecrypted = 0;      // audio + video
     std::uint64_t framesPassedThrough = 0;  // not encrypted: server-injected, or an unencrypted sender
     std::uint64_t decryptFailures = 0;      // dropped: did not decrypt
+    std::uint64_t callbackExceptions = 0;   // application frame callbacks that threw
     std::optional<std::chrono::steady_clock::time_point> firstAudioAt;
     std::optional<std::chrono::steady_clock::time_point> firstVideoAt;
     std::optional<std::chrono::steady_clock::time_point> firstDecryptedAt;
@@ -47,13 +54,17 @@ class RemoteMedia {
     void setServerInjectedTrailer(std::span<const std::uint8_t> trailer);
     // false: the sender publishes without E2EE, its frames pass through.
     void setEncryptionEnabled(bool enabled);
+    // Who this sender is, for the frame callbacks (identity, or user + device).
+    void setParticipant(RemoteFrameInfo who);
+    RemoteFrameInfo participant() const;
 
     // Streaming threads.
     e2ee::FrameResult decrypt(const e2ee::FrameInfo& info, std::span<const std::uint8_t> in,
                               std::span<std::uint8_t> out);
-    void audioDecoded(std::span<const float> samples);
+    void audioDecoded(std::span<const std::int16_t> samples);  // 48 kHz mono
     void videoDecoded();
     void videoKeyFrameReceived();
+    void callbackFailed(const std::string& what);  // an application frame callback threw
 
     ReceiveStats stats() const;
 
@@ -62,6 +73,7 @@ class RemoteMedia {
     e2ee::FrameDecryptor m_audio;
     e2ee::FrameDecryptor m_video;
     ReceiveStats m_stats;
+    RemoteFrameInfo m_who;
     double m_meanSquare = 0.0;
     // Frequency by zero crossings (with hysteresis, so noise around silence does not count).
     int m_lastSign = 0;
@@ -78,6 +90,7 @@ struct ReceiveChainOptions {
     bool requestKeyFrames = false;  // VP8: ask for a key frame at the start and after loss, drop until then
     std::string recordPrefix;       // non-empty: also write <prefix>.opus.ogg / <prefix>.vp8.webm
     std::function<void()> onUnownedFrameDropped;  // decrypt: a frame dropped because resolve gave nobody
+    MediaSinks sinks;                             // callbacks get frames only while resolve gives somebody
 };
 
 struct ReceiveChainResult {

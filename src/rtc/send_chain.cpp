@@ -66,6 +66,32 @@ bool addProbe(GstElement* bin, const char* element, const char* padName, GstPadP
     return true;
 }
 
+// Running time of the pipeline `element` is in; NONE before it plays.
+GstClockTime runningTimeOf(GstElement* element) {
+    if (element == nullptr) return GST_CLOCK_TIME_NONE;
+    GstClock* clock = gst_element_get_clock(element);
+    if (clock == nullptr) return GST_CLOCK_TIME_NONE;
+    const GstClockTime now = gst_clock_get_time(clock);
+    gst_object_unref(clock);
+    const GstClockTime base = gst_element_get_base_time(element);
+    return now > base ? now - base : 0;
+}
+
+// One black I420 picture (what a muted camera sends).
+GstBuffer* blackI420(int width, int height) {
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, static_cast<guint>(width),
+                              static_cast<guint>(height));
+    GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    const gsize chroma = GST_VIDEO_INFO_PLANE_OFFSET(&info, 1);
+    std::memset(map.data, 16, chroma);
+    std::memset(map.data + chroma, 128, map.size - chroma);
+    gst_buffer_unmap(buf, &map);
+    return buf;
+}
+
 }  // namespace
 
 SendOptions SendOptions::from(const MediaOptions& o) {
@@ -79,6 +105,7 @@ SendOptions SendOptions::from(const MediaOptions& o) {
     s.e2ee = o.e2ee;
     s.audioMuted = o.audioMuted;
     s.videoMuted = o.videoMuted;
+    s.input = o.input;
     return s;
 }
 
@@ -90,7 +117,8 @@ SendChain::SendChain(SendOptions options)
       m_videoEncryptor(randomU16),
       m_vp8Seq(randomU16()),
       m_vp8TsBase(randomU32()),
-      m_vp8PictureId(randomU16() & 0x7FFF) {}
+      m_vp8PictureId(randomU16() & 0x7FFF),
+      m_videoMutedNow(m_options.videoMuted) {}
 
 SendChain::~SendChain() {
     release();
@@ -100,9 +128,16 @@ std::string SendChain::describe() const {
     const auto& o = m_options;
     std::ostringstream d;
     if (o.audio) {
-        d << "audiotestsrc name=asrc is-live=true wave=sine volume=" << (o.audioMuted ? "0" : "0.3")
-          << " freq=" << o.toneFrequency
-          << " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1"
+        if (o.input) {
+            // Raw audio from the MediaInput (consumeAudio); only the newest 100 ms wait here.
+            d << "appsrc name=asrc is-live=true format=time do-timestamp=false block=false max-buffers=5"
+              << " leaky-type=downstream caps=\"" << kRawAudioCaps
+              << "\" ! volume name=avol mute=" << (o.audioMuted ? "true" : "false");
+        } else {
+            d << "audiotestsrc name=asrc is-live=true wave=sine volume=" << (o.audioMuted ? "0" : "0.3")
+              << " freq=" << o.toneFrequency;
+        }
+        d << " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1"
           << " ! opusenc name=aenc frame-size=20 ! rtpopuspay name=apay pt=" << kOpusPayloadType << " ssrc="
           << m_audioSsrc
           // The SSRC in the caps puts an a=ssrc line into our offer even before the first packet
@@ -114,9 +149,16 @@ std::string SendChain::describe() const {
     if (o.video) {
         const long maxDist =
             std::max<long>(1, static_cast<long>(o.keyFrameInterval.count()) * o.videoFramerate / 1000);
-        d << "videotestsrc name=vsrc is-live=true pattern=" << (o.videoMuted ? "black" : "ball")
-          << " ! video/x-raw,width=" << o.videoWidth << ",height=" << o.videoHeight
-          << ",framerate=" << o.videoFramerate << "/1 ! videoconvert"
+        if (o.input) {
+            d << "appsrc name=vsrc is-live=true format=time do-timestamp=false block=false max-buffers=2"
+              << " leaky-type=downstream caps=\""
+              << rawVideoCaps(o.videoWidth, o.videoHeight, o.videoFramerate) << "\"";
+        } else {
+            d << "videotestsrc name=vsrc is-live=true pattern=" << (o.videoMuted ? "black" : "ball")
+              << " ! video/x-raw,width=" << o.videoWidth << ",height=" << o.videoHeight
+              << ",framerate=" << o.videoFramerate << "/1";
+        }
+        d << " ! videoconvert"
           << " ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=" << maxDist
           << " target-bitrate=150000 ";
         const std::string rtpCaps =
@@ -138,14 +180,25 @@ std::string SendChain::describe() const {
 }
 
 std::optional<std::string> SendChain::attach(GstElement* pipeline) {
+    auto error = attachElements(pipeline);
+    if (!error && m_options.input) {
+        m_options.input->impl().addConsumer(this);
+        m_consuming = true;
+    }
+    return error;
+}
+
+std::optional<std::string> SendChain::attachElements(GstElement* pipeline) {
     const auto& o = m_options;
     if (o.audio) {
         m_audioSource = gst_bin_get_by_name(GST_BIN(pipeline), "asrc");
+        if (o.input) m_volume = gst_bin_get_by_name(GST_BIN(pipeline), "avol");
         if (o.e2ee && !addProbe(pipeline, "aenc", "src", GST_PAD_PROBE_TYPE_BUFFER, onEncodedAudio, this))
             return "send chain: no audio encoder";
     }
     if (!o.video) return std::nullopt;
     m_videoSource = gst_bin_get_by_name(GST_BIN(pipeline), "vsrc");
+    if (o.input) m_blackFrame = blackI420(o.videoWidth, o.videoHeight);
     m_encoderSrc = staticPad(pipeline, "venc", "src");
     if (m_encoderSrc == nullptr) return "send chain: no video encoder";
     gst_pad_add_probe(m_encoderSrc, GST_PAD_PROBE_TYPE_BUFFER, onEncoderOutput, this, nullptr);
@@ -168,6 +221,12 @@ std::optional<std::string> SendChain::attach(GstElement* pipeline) {
 }
 
 void SendChain::release() {
+    if (m_consuming) {  // no buffer comes in after this returns
+        m_options.input->impl().removeConsumer(this);
+        m_consuming = false;
+    }
+    if (m_volume != nullptr) gst_clear_object(&m_volume);
+    if (m_blackFrame != nullptr) gst_clear_buffer(&m_blackFrame);
     if (m_audioSource != nullptr) gst_clear_object(&m_audioSource);
     if (m_videoSource != nullptr) gst_clear_object(&m_videoSource);
     if (m_vp8Src != nullptr) gst_clear_object(&m_vp8Src);
@@ -182,7 +241,13 @@ void SendChain::setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> 
 
 void SendChain::setMuted(e2ee::MediaKind kind, bool muted) {
     if (kind == e2ee::MediaKind::Audio) {
-        if (m_audioSource != nullptr) g_object_set(m_audioSource, "volume", muted ? 0.0 : 0.3, nullptr);
+        if (m_volume != nullptr) {
+            g_object_set(m_volume, "mute", muted ? TRUE : FALSE, nullptr);
+        } else if (m_audioSource != nullptr) {
+            g_object_set(m_audioSource, "volume", muted ? 0.0 : 0.3, nullptr);
+        }
+    } else if (m_options.input) {
+        m_videoMutedNow = muted;
     } else if (m_videoSource != nullptr) {
         gst_util_set_object_arg(G_OBJECT(m_videoSource), "pattern", muted ? "black" : "ball");
     }
@@ -321,6 +386,40 @@ void SendChain::onEncodedVideo(GstBuffer* buffer) {
         ++m_stats.keyFramesEncoded;
         m_stats.lastKeyFrameAt = std::chrono::steady_clock::now();
     }
+}
+
+// ---- MediaInput streaming threads -----------------------------------------------------------------
+
+void SendChain::consumeAudio(GstBuffer* buffer) {
+    const GstClockTime now = runningTimeOf(m_audioSource);
+    if (!GST_CLOCK_TIME_IS_VALID(now)) return;  // not playing yet
+    GstClockTime duration = GST_BUFFER_DURATION(buffer);
+    if (!GST_CLOCK_TIME_IS_VALID(duration))
+        duration = gst_util_uint64_scale(gst_buffer_get_size(buffer) / sizeof(std::int16_t), GST_SECOND,
+                                         kRawAudioRate);
+    // Gapless while the input keeps pace; re-anchored after a gap (a loop, a stall) or a burst.
+    if (!GST_CLOCK_TIME_IS_VALID(m_nextAudioPts) || m_nextAudioPts + kAudioResync < now ||
+        m_nextAudioPts > now + kAudioResync)
+        m_nextAudioPts = now;
+    GstBuffer* out = gst_buffer_copy(buffer);  // shares the memory
+    GST_BUFFER_PTS(out) = m_nextAudioPts;
+    GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION(out) = duration;
+    m_nextAudioPts += duration;
+    gst_app_src_push_buffer(GST_APP_SRC(m_audioSource), out);
+}
+
+void SendChain::consumeVideo(GstBuffer* buffer) {
+    GstClockTime now = runningTimeOf(m_videoSource);
+    if (!GST_CLOCK_TIME_IS_VALID(now)) return;
+    if (GST_CLOCK_TIME_IS_VALID(m_lastVideoPts) && now <= m_lastVideoPts) now = m_lastVideoPts + 1;
+    m_lastVideoPts = now;
+    GstBuffer* out =
+        gst_buffer_copy(m_videoMutedNow.load() && m_blackFrame != nullptr ? m_blackFrame : buffer);
+    GST_BUFFER_PTS(out) = now;
+    GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION(out) = GST_CLOCK_TIME_NONE;
+    gst_app_src_push_buffer(GST_APP_SRC(m_videoSource), out);
 }
 
 }  // namespace mxrtc::rtc

@@ -1,5 +1,12 @@
-// Internal: what we send, shared by the mesh Peer and the SFU publisher. A tone (audiotestsrc ->
-// Opus) and a test pattern (videotestsrc -> VP8), linked into the webrtcbin named "webrtc".
+// Internal: what we send, shared by the mesh Peer and the SFU publisher, linked into the webrtcbin
+// named "webrtc": a tone (audiotestsrc) and a test pattern (videotestsrc), or, with a MediaInput
+// (file, pipeline, application frames), appsrcs the input feeds raw audio and video into. Audio is
+// encoded to Opus, video to VP8.
+//
+// MediaInput buffers are re-stamped on arrival with this pipeline's running time (audio gaplessly,
+// re-anchored when it drifts > kAudioResync), so the input's own timeline (a looping file) never
+// reaches the encoders. The appsrcs keep only the newest few buffers: while webrtcbin holds its
+// input (before the transport is up) older ones are dropped.
 //
 // E2EE (LiveKit frame format): Opus frames are encrypted by a probe between encoder and payloader;
 // VP8 frames go appsink -> FrameEncryptor -> our RFC 7741 packetizer -> appsrc, because rtpvp8pay
@@ -13,8 +20,10 @@
 #endif
 #include <gst/gst.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -23,6 +32,7 @@
 
 #include "mxrtc/e2ee/frame_cryptor.hpp"
 #include "mxrtc/rtc/peer.hpp"
+#include "rtc/media_source.hpp"
 
 namespace mxrtc::rtc {
 
@@ -32,6 +42,8 @@ inline constexpr int kVp8PayloadType = 97;
 inline constexpr std::chrono::milliseconds kMinKeyFrameRequestInterval{100};
 // E2EE VP8: frames queued in our appsrc beyond this are dropped (webrtcbin is not taking them yet).
 inline constexpr GstClockTime kMaxQueuedVideo = 100 * GST_MSECOND;
+// MediaInput audio whose arrival drifts this far from its gapless timeline is re-anchored.
+inline constexpr GstClockTime kAudioResync = 60 * GST_MSECOND;
 
 struct SendOptions {
     bool audio = true;
@@ -44,6 +56,7 @@ struct SendOptions {
     bool e2ee = false;
     bool audioMuted = false;
     bool videoMuted = false;
+    std::shared_ptr<MediaInput> input;  // null: test sources
 
     static SendOptions from(const MediaOptions& o);
 };
@@ -57,10 +70,10 @@ struct SendStats {
     std::optional<std::chrono::steady_clock::time_point> lastKeyFrameAt;
 };
 
-class SendChain {
+class SendChain : public MediaInputConsumer {
   public:
     explicit SendChain(SendOptions options);
-    ~SendChain();
+    ~SendChain() override;
     SendChain(const SendChain&) = delete;
     SendChain& operator=(const SendChain&) = delete;
 
@@ -83,8 +96,12 @@ class SendChain {
     void packetizeVideoFrame(GstSample* sample);
     GstPadProbeReturn onUpstreamEvent(GstPadProbeInfo* info, bool forward);
     void onEncodedVideo(GstBuffer* buffer);
+    // The MediaInput's streaming threads.
+    void consumeAudio(GstBuffer* buffer) override;
+    void consumeVideo(GstBuffer* buffer) override;
 
   private:
+    std::optional<std::string> attachElements(GstElement* pipeline);
     // Asks vp8enc for a key frame unless one was asked for within kMinKeyFrameRequestInterval.
     void forwardKeyFrameRequest(bool fromNetwork);
 
@@ -93,10 +110,13 @@ class SendChain {
     std::uint32_t m_vp8Ssrc;
 
     // GLib thread (references kept for the lifetime of the pipeline).
-    GstElement* m_audioSource = nullptr;
-    GstElement* m_videoSource = nullptr;
-    GstElement* m_vp8Src = nullptr;  // appsrc (E2EE)
-    GstPad* m_encoderSrc = nullptr;  // vp8enc src pad, where forwarded requests go
+    GstElement* m_audioSource = nullptr;  // audiotestsrc, or appsrc fed by the MediaInput
+    GstElement* m_videoSource = nullptr;  // videotestsrc, or appsrc
+    GstElement* m_volume = nullptr;       // MediaInput audio: mute
+    GstBuffer* m_blackFrame = nullptr;    // MediaInput video: sent instead while muted
+    bool m_consuming = false;             // registered with the MediaInput
+    GstElement* m_vp8Src = nullptr;       // appsrc (E2EE)
+    GstPad* m_encoderSrc = nullptr;       // vp8enc src pad, where forwarded requests go
 
     std::mutex m_cryptoMutex;
     e2ee::FrameEncryptor m_audioEncryptor;
@@ -111,6 +131,11 @@ class SendChain {
     mutable std::mutex m_statsMutex;
     SendStats m_stats;
     std::optional<std::chrono::steady_clock::time_point> m_lastForwardAt;
+
+    // MediaInput stamping (its streaming threads, one per kind).
+    std::atomic<bool> m_videoMutedNow{false};
+    GstClockTime m_nextAudioPts = GST_CLOCK_TIME_NONE;
+    GstClockTime m_lastVideoPts = GST_CLOCK_TIME_NONE;
 };
 
 }  // namespace mxrtc::rtc

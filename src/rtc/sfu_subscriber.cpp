@@ -92,6 +92,7 @@ class Participants {
             p.framesDecrypted = r.framesDecrypted;
             p.framesPassedThrough = r.framesPassedThrough;
             p.decryptFailures = r.decryptFailures;
+            p.callbackExceptions = r.callbackExceptions;
             p.mappedAt = e.mappedAt;
             p.firstAudioAt = r.firstAudioAt;
             p.firstVideoAt = r.firstVideoAt;
@@ -109,6 +110,9 @@ class Participants {
         auto [it, inserted] = m_entries.try_emplace(identity);
         if (inserted) {
             it->second.media = std::make_shared<RemoteMedia>();
+            RemoteFrameInfo who;
+            who.identity = identity.str();
+            it->second.media->setParticipant(std::move(who));
             if (!m_sif.empty()) it->second.media->setServerInjectedTrailer(m_sif);
         }
         return it->second;
@@ -166,6 +170,7 @@ struct SfuSubscriber::Impl : WebrtcEndpoint {
         ro.decrypt = options.e2ee;
         ro.requestKeyFrames = options.requestKeyFrames;
         ro.onUnownedFrameDropped = [p = participants] { p->unownedFrameDropped(); };
+        ro.sinks = options.sinks;
         if (!options.recordDir.empty()) {
             const auto owner = participants->ownerOf(mid);
             ro.recordPrefix = options.recordDir + "/" + fileSafe(owner ? owner->str() : "unknown") + "_" +

@@ -16,14 +16,31 @@
 //
 // Threads: everything runs on the executor of the given matrix::Client (the caller's
 // boost::asio::io_context; use one thread or a strand). Events are delivered on that executor,
-// never concurrently. Media (GStreamer) runs on its own thread inside, invisible to the caller.
+// never concurrently. Media (GStreamer) runs on its own threads inside. Two exceptions, both for
+// media: pushAudio/pushVideo may be called from any thread, and the frame callbacks of MediaConfig
+// (onAudioFrame/onVideoFrame) run on media threads.
 // Secrets (access tokens, keys, JWTs) never appear in events: keys are given as fingerprints.
+//
+// Media in and out (MediaConfig): send a test tone and pattern, a file, a GStreamer source
+// (a device), or frames the application pushes; receive each participant's decoded frames in
+// callbacks, into GStreamer sinks, or as recordings.
+//
+//   config.media.source = call::MediaSource::App;
+//   config.media.onAudioFrame = [](const call::ParticipantFrameInfo& who, std::span<const std::int16_t> pcm)
+//   {
+//       /* 48 kHz mono from who.user/who.device; copy it, do not block */
+//   };
+//   … c.pushAudio(pcm20ms);   // from a capture thread, in real time
+//   … c.pushVideo(call::I420Frame::contiguous(buffer, 640, 480));
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,16 +52,86 @@
 namespace mxrtc::call {
 
 enum class MediaSource {
-    None,  // no media: membership, keys and signalling only
-    Test,  // a sine tone (Opus) and a moving test pattern (VP8)
+    None,      // no media: membership, keys and signalling only
+    Test,      // a sine tone (Opus) and a moving test pattern (VP8)
+    File,      // MediaConfig::file: audio and/or video, whichever it has (anything GStreamer decodes)
+    Pipeline,  // MediaConfig::audioPipeline/videoPipeline: GStreamer source descriptions (devices, …)
+    App,       // the application pushes frames: Call::pushAudio / Call::pushVideo
 };
+
+// One I420 picture: three planes (Y full size, U and V half width and height, rounded up), each
+// row `stride` bytes apart. Read-only, valid only during the call it is given to.
+struct I420Frame {
+    int width = 0;
+    int height = 0;
+    const std::uint8_t* y = nullptr;
+    const std::uint8_t* u = nullptr;
+    const std::uint8_t* v = nullptr;
+    int strideY = 0;
+    int strideU = 0;
+    int strideV = 0;
+
+    // The planes of one contiguous buffer, packed without padding (Y, then U, then V).
+    static I420Frame contiguous(const std::uint8_t* data, int width, int height) {
+        const int cw = (width + 1) / 2;
+        const int ch = (height + 1) / 2;
+        const auto ySize = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+        const auto cSize = static_cast<std::size_t>(cw) * static_cast<std::size_t>(ch);
+        return {width, height, data, data + ySize, data + ySize + cSize, width, cw, cw};
+    }
+};
+
+// Who sent a received frame: the member (mesh: the peer's device; LiveKit: the member whose
+// identity the track belongs to, or the bare identity as `user` for a participant without a
+// membership) and its LiveKit identity ("" on mesh calls).
+struct ParticipantFrameInfo {
+    UserId user;
+    DeviceId device;
+    std::string identity;
+    std::chrono::nanoseconds pts{0};  // stream time in the receiving pipeline
+};
+
+// Call::pushAudio/pushVideo refused the frame because too much is queued already: push slower.
+inline constexpr const char* kMediaQueueFull = "MXRTC_QUEUE_FULL";
 
 struct MediaConfig {
     MediaSource source = MediaSource::None;
     double toneHz = 0;  // 0: derived from our device id (300..900 Hz), so participants sound different
+    // What the video encoder gets (any source is scaled, letterboxed and rate-converted to it).
     int width = 160;
     int height = 120;
     int framerate = 15;
+
+    // MediaSource::File: the file, and whether it starts again at its end. Played once, its end is
+    // reported (MediaEnded); the call goes on (send nothing) until the application leaves. It
+    // starts playing when the media of the call is set up (the first peer or SFU connection).
+    std::string file;
+    bool loop = true;
+    // MediaSource::Pipeline: GStreamer source descriptions, either or both, converted to what
+    // the encoders need, e.g. "pulsesrc", "v4l2src device=/dev/video0",
+    // "filesrc location=a.ogg ! decodebin". Each must end in an element with an unlinked src pad.
+    std::string audioPipeline;
+    std::string videoPipeline;
+    // MediaSource::App: which tracks the application pushes (LiveKit publishes only these), and how
+    // far ahead of real time pushed media may be queued before a push is refused (kMediaQueueFull).
+    bool appAudio = true;
+    bool appVideo = true;
+    std::chrono::milliseconds appMaxQueued{500};
+
+    // Received media, per remote participant. The callbacks run on a media thread (one per
+    // incoming track; audio and video of one participant on different threads), must be
+    // thread-safe and must not block: each sits behind a queue that drops the oldest frames when
+    // the callback falls behind. An exception thrown from one is caught and counted. None runs
+    // once ~Call has returned (it waits for one in progress: do not destroy the Call from one).
+    // Audio: decoded, 48 kHz mono signed 16-bit, 20 ms per call. Video: decoded I420, as sent.
+    std::function<void(const ParticipantFrameInfo&, std::span<const std::int16_t>)> onAudioFrame;
+    std::function<void(const ParticipantFrameInfo&, const I420Frame&)> onVideoFrame;
+    // GStreamer sink descriptions, one instance per incoming track, fed decoded raw audio (after
+    // audioconvert/audioresample) or raw video (after videoconvert): "autoaudiosink",
+    // "fakesink", "videoconvert ! autovideosink", "vp8enc ! webmmux ! filesink location=v.webm".
+    std::string audioSinkPipeline;
+    std::string videoSinkPipeline;
+
     bool muteAudio = false;  // join muted (mesh: MSC3291 metadata; LiveKit: muted tracks)
     bool muteVideo = false;
     std::string recordDir;  // write what each participant sends (Ogg Opus + WebM VP8); "" = do not
@@ -116,6 +203,18 @@ class Call {
     // and without media.
     enum class Track { Audio, Video };
     Result<void> setMuted(Track track, bool muted);
+
+    // MediaSource::App: send interleaved 16-bit PCM (1 or 2 channels, any rate from 8 kHz; it is
+    // converted to 48 kHz mono for Opus). Thread-safe, any thread, never blocks. Audio goes out in
+    // real time in push order: push 10-20 ms chunks as they are produced, or larger ones ahead of
+    // time up to appMaxQueued (beyond it the push is refused with kMediaQueueFull and nothing of
+    // it is queued: retry later). Gaps between pushes are heard as silence. Fails after leave().
+    Result<void> pushAudio(std::span<const std::int16_t> pcm, int channels = 1, int sampleRate = 48000);
+    // MediaSource::App: send one I420 picture (copied; any size, scaled to width x height).
+    // Thread-safe, any thread, never blocks. With a timestamp (any monotonic clock of the
+    // application, e.g. the capture time) pictures go out at the pace their timestamps give, up
+    // to appMaxQueued ahead (beyond: kMediaQueueFull); without, when pushed. Fails after leave().
+    Result<void> pushVideo(const I420Frame& frame, std::optional<std::chrono::microseconds> timestamp = {});
 
     // Media per remote participant right now (empty without media).
     std::vector<ParticipantMedia> media() const;

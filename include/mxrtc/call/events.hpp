@@ -83,6 +83,9 @@ struct SignallingDropped {  // a signalling message we did not act on (diagnosti
     DeviceId device;
     std::string reason;
 };
+struct MediaEnded {      // our media source has ended: a file played once (MediaConfig::loop false)
+    std::string source;  // "file <path>", or the pipeline that ended
+};
 struct SfuStateChanged {     // one LiveKit SFU connection: connecting, connected, resuming, …
     std::string serviceUrl;  // the focus (authorisation service) it belongs to
     std::string state;
@@ -92,7 +95,7 @@ struct SfuStateChanged {     // one LiveKit SFU connection: connecting, connecte
 
 using CallEvent = std::variant<MemberJoined, MemberLeft, MembershipStatusChanged, ProbablyLeftChanged,
                                KeyReceived, OwnKeyChanged, Warning, CallFailed, PeerStarted, PeerStateChanged,
-                               PeerEnded, RemoteMediaChanged, SignallingDropped, SfuStateChanged>;
+                               PeerEnded, RemoteMediaChanged, SignallingDropped, SfuStateChanged, MediaEnded>;
 
 // snake_case name of the event ("member_joined", "key_received", …), for logs and JSON output.
 std::string_view eventName(const CallEvent& event);

@@ -6,10 +6,12 @@
 // posted to the Boost.Asio executor given to the engine, so listeners run on the shell's executor
 // and never concurrently with the core. Listeners are not called after Peer::close().
 //
-// Media: test sources (audiotestsrc tone -> Opus, videotestsrc -> VP8) and a data channel.
-// Received audio/video is decoded and measured (buffers, frames, RMS energy), which is what the
-// tests and the CLI report. ICE offers host candidates only from the configured addresses
-// (127.0.0.1 by default: no private address ever leaves the machine), no STUN/TURN.
+// Media: test sources (audiotestsrc tone -> Opus, videotestsrc -> VP8), or a shared MediaInput
+// (media_io.hpp: a file, GStreamer source descriptions, application frames), and a data channel.
+// Received audio/video is decoded and measured (buffers, frames, RMS energy, pitch), which is what
+// the tests and the CLI report, and optionally handed to MediaSinks (callbacks, sink pipelines). ICE offers
+// host candidates only from the configured addresses (127.0.0.1 by default: no private address ever leaves
+// the machine), no STUN/TURN.
 //
 // Frame E2EE (LiveKit format, mxrtc::e2ee): with MediaOptions::e2ee every encoded frame is
 // encrypted between encoder and payloader and decrypted between depayloader and decoder. Opus goes
@@ -30,6 +32,7 @@
 #include "mxrtc/common/result.hpp"
 #include "mxrtc/common/time.hpp"
 #include "mxrtc/core/peer_call.hpp"
+#include "mxrtc/rtc/media_io.hpp"
 
 namespace mxrtc::rtc {
 
@@ -75,6 +78,11 @@ struct MediaOptions {
     // <recordPrefix>.vp8.webm (WebM VP8). Both formats stay playable if the process is killed.
     std::string recordDir;
     std::string recordPrefix;
+    // What we send instead of the test sources (shared by every peer of a call; null: test
+    // sources). `audio`/`video` still decide which sections we send.
+    std::shared_ptr<MediaInput> input;
+    // What we do with what the remote sends, besides measuring it (media_io.hpp).
+    MediaSinks sinks;
 };
 
 struct PeerStats {
@@ -125,6 +133,9 @@ class Peer {
     // E2EE keys (LiveKit raw key material, HKDF-derived inside the cryptor). Thread-safe.
     void setSendKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
     void setReceiveKey(std::uint8_t keyIndex, std::span<const std::uint8_t> raw);
+    // Who the remote is, as frame callbacks (MediaSinks) report it. Thread-safe; may change (a
+    // prewarmed peer learns its member when a call takes it).
+    void setRemoteParticipant(const std::string& user, const std::string& device);
     void close();
 
     PeerStats stats() const;  // thread-safe snapshot

@@ -2,8 +2,8 @@
 // GStreamer 1.22 webrtcbin. No GStreamer and no LiveKit type appears here; the signal session
 // (mxrtc::livekit) passes SDP text and candidates in and out.
 //
-//   SfuPublisher   sendonly: Opus from a tone, VP8 from a test pattern (the mesh Peer's sources,
-//                  encoders and frame E2EE). It offers; the SFU answers.
+//   SfuPublisher   sendonly: Opus and VP8 from a tone and a test pattern, or from a MediaInput (the
+//                  mesh Peer's sources, encoders and frame E2EE). It offers; the SFU answers.
 //   SfuSubscriber  no sources: answers the SFU's offers (which carry the SFU's data channels in an
 //                  m=application section), decodes every incoming track and accounts it to the
 //                  participant the caller maps the track's mid to.
@@ -55,8 +55,8 @@ struct SfuPeerListener {
 // ---- publisher -------------------------------------------------------------------------------------
 
 struct SfuPublisherOptions {
-    // Sources, sizes, ICE, jitter/pacing, e2ee and initial mutes. Not used: dataChannel, streamId,
-    // recordDir, recordPrefix.
+    // Sources (test, or media.input), sizes, ICE, jitter/pacing, e2ee and initial mutes. Not used:
+    // dataChannel, streamId, recordDir, recordPrefix, sinks.
     MediaOptions media;
     std::chrono::milliseconds keyFrameInterval{2000};  // periodic VP8 key frames
     bool dataChannels = true;  // "_reliable" (ordered) and "_lossy" (unordered, no retransmits), as
@@ -127,6 +127,9 @@ struct SfuSubscriberOptions {
     // <recordDir>/<identity>_<mid>.opus.ogg or .vp8.webm, named after the owner of its mid when the
     // track starts.
     std::string recordDir;
+    // Decoded frames to callbacks (RemoteFrameInfo::identity: the mid's owner at that frame; frames
+    // of unmapped mids are not delivered) and/or into a sink pipeline per incoming track.
+    MediaSinks sinks;
 };
 
 struct SfuParticipantStats {
@@ -139,6 +142,7 @@ struct SfuParticipantStats {
     std::uint64_t framesDecrypted = 0;
     std::uint64_t framesPassedThrough = 0;  // server-injected (sif trailer) or unencrypted participant
     std::uint64_t decryptFailures = 0;      // dropped, never decoded
+    std::uint64_t callbackExceptions = 0;   // MediaSinks callbacks that threw
     // Steady-clock times: first mapped to a mid, first decoded audio / video, first decrypted frame.
     std::optional<std::chrono::steady_clock::time_point> mappedAt;
     std::optional<std::chrono::steady_clock::time_point> firstAudioAt;
