@@ -443,10 +443,14 @@ Result<void> MediaInput::Impl::pushVideo(const I420View& f,
 // ---- consumers, bus, teardown -------------------------------------------------------------------------
 
 void MediaInput::Impl::addConsumer(MediaInputConsumer* consumer) {
-    std::lock_guard lock(m_consumersMutex);
-    m_consumers.push_back(consumer);
-    if (m_playing || m_stopped.load() || m_pipeline == nullptr) return;
-    m_playing = true;  // a file starts when the first peer takes its media
+    {
+        std::lock_guard lock(m_consumersMutex);
+        m_consumers.push_back(consumer);
+        if (m_playing || m_stopped.load() || m_pipeline == nullptr) return;
+        m_playing = true;
+    }
+    // A file starts when the first peer takes its media (outside the lock: its streaming threads
+    // take it to hand buffers out).
     gst_element_set_state(m_pipeline, GST_STATE_PLAYING);
 }
 
