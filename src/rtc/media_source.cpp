@@ -328,15 +328,16 @@ GstClockTime MediaInput::Impl::runningTime() const {
 }
 
 Result<void> MediaInput::Impl::pushAudio(std::span<const std::int16_t> pcm, int channels, int sampleRate) {
-    if (m_appAudio == nullptr)
+    if (spec.kind != MediaInputSpec::Kind::App || !spec.audio)
         return makeError(errcode::kUnsupported, "pushAudio: the media source is not App with audio");
-    if (m_stopped.load()) return makeError(errcode::kUnsupported, "pushAudio: the media input is stopped");
     if (channels < 1 || channels > 2 || sampleRate < 8000 || sampleRate > 192000)
         return makeError(errcode::kInvalidParam, "pushAudio: 1 or 2 channels at 8000..192000 Hz");
     if (pcm.size() % static_cast<std::size_t>(channels) != 0)
         return makeError(errcode::kInvalidParam, "pushAudio: not a whole number of interleaved frames");
     if (pcm.empty()) return Result<void>();
-    std::lock_guard lock(m_pushMutex);
+    std::lock_guard lock(m_pushMutex);  // teardown takes it too
+    if (m_stopped.load() || m_appAudio == nullptr)
+        return makeError(errcode::kUnsupported, "pushAudio: the media input is stopped");
     const GstClockTime now = runningTime();
     if (!GST_CLOCK_TIME_IS_VALID(now)) return makeError(errcode::kUnsupported, "pushAudio: not running");
     if (channels != m_audioChannels || sampleRate != m_audioRate) {
@@ -370,9 +371,8 @@ Result<void> MediaInput::Impl::pushAudio(std::span<const std::int16_t> pcm, int 
 
 Result<void> MediaInput::Impl::pushVideo(const I420View& f,
                                          std::optional<std::chrono::microseconds> timestamp) {
-    if (m_appVideo == nullptr)
+    if (spec.kind != MediaInputSpec::Kind::App || !spec.video)
         return makeError(errcode::kUnsupported, "pushVideo: the media source is not App with video");
-    if (m_stopped.load()) return makeError(errcode::kUnsupported, "pushVideo: the media input is stopped");
     if (f.width <= 0 || f.height <= 0 || f.width > 8192 || f.height > 8192)
         return makeError(errcode::kInvalidParam, "pushVideo: width and height must be 1..8192");
     const int chromaWidth = (f.width + 1) / 2;
@@ -401,7 +401,11 @@ Result<void> MediaInput::Impl::pushVideo(const I420View& f,
     }
     gst_buffer_unmap(buf, &map);
 
-    std::lock_guard lock(m_pushMutex);
+    std::lock_guard lock(m_pushMutex);  // teardown takes it too
+    if (m_stopped.load() || m_appVideo == nullptr) {
+        gst_buffer_unref(buf);
+        return makeError(errcode::kUnsupported, "pushVideo: the media input is stopped");
+    }
     const GstClockTime now = runningTime();
     if (!GST_CLOCK_TIME_IS_VALID(now)) {
         gst_buffer_unref(buf);
@@ -519,6 +523,7 @@ void MediaInput::Impl::teardown() {
         g_source_unref(m_busWatch);
         m_busWatch = nullptr;
     }
+    std::lock_guard lock(m_pushMutex);  // no push is using the pipeline (pushes never block)
     if (m_pipeline == nullptr) return;
     gst_element_set_state(m_pipeline, GST_STATE_NULL);
     if (m_appAudio != nullptr) gst_clear_object(&m_appAudio);
