@@ -2,8 +2,11 @@
 # Sets up everything on a fresh Debian bookworm machine and runs the whole test suite:
 #   1. the unit suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   2. a short smoke run of every libFuzzer target over its seed corpus (build-fuzz/, clang)
-#   3. everything in a normal build (build/): unit, integration (real Synapse on 127.0.0.1)
-#      and interop (reference implementations from npm) — this ctest summary is the last line.
+#   3. everything in a normal build (build/): the installed SDK built and run by a separate
+#      project (tests/consumer), the API reference (Doxygen, warnings fail), then ctest: unit,
+#      integration (real Synapse on 127.0.0.1), interop (reference implementations from npm and
+#      PyPI) and livekit (a real livekit-server, the LiveKit Python SDK) — the ctest summary is
+#      the last line.
 # Environment: MXRTC_FUZZ_SECONDS (default 5) per fuzzer; MXRTC_SKIP_ASAN=1 / MXRTC_SKIP_FUZZ=1
 # to skip stages 1/2 while iterating locally.
 set -euo pipefail
@@ -47,5 +50,9 @@ fi
 stage "full suite (unit + integration + interop)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON "${launcher[@]}" >/dev/null
 ninja -C build
+stage "installed SDK: tests/consumer (find_package + pkg-config) against a local Synapse"
+bash tests/consumer/run.sh build
+stage "API reference (Doxygen, warnings are errors)"
+bash scripts/docs.sh build-docs
 stage "ctest"
 ctest --test-dir build --output-on-failure -j"$jobs" --repeat until-pass:2
