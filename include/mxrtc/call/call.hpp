@@ -123,7 +123,8 @@ struct MediaConfig {
     // thread-safe and must not block: each sits behind a queue that drops the oldest frames when
     // the callback falls behind. An exception thrown from one is caught and counted. None runs
     // once ~Call has returned (it waits for one in progress: do not destroy the Call from one).
-    // Audio: decoded, 48 kHz mono signed 16-bit, 20 ms per call. Video: decoded I420, as sent.
+    // Audio: decoded, 48 kHz mono signed 16-bit, one Opus packet per call (20 ms from mxrtc and
+    // browsers). Video: decoded I420, at the size the sender encodes.
     std::function<void(const ParticipantFrameInfo&, std::span<const std::int16_t>)> onAudioFrame;
     std::function<void(const ParticipantFrameInfo&, const I420Frame&)> onVideoFrame;
     // GStreamer sink descriptions, one instance per incoming track, fed decoded raw audio (after

@@ -49,7 +49,8 @@ struct RemoteFrameInfo {
 };
 
 struct MediaSinks {
-    // Decoded audio: 48 kHz, mono, signed 16-bit samples (20 ms per call for Opus senders).
+    // Decoded audio: 48 kHz, mono, signed 16-bit samples, one Opus packet per call (20 ms from
+    // mxrtc and browsers).
     std::function<void(const RemoteFrameInfo&, std::span<const std::int16_t>)> onAudio;
     // Decoded video, I420 at the size the sender encodes.
     std::function<void(const RemoteFrameInfo&, const I420View&)> onVideo;
