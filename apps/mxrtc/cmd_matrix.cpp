@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "mxrtc/call/ring.hpp"
 #include "mxrtc/core/membership.hpp"
 #include "mxrtc/core/membership_wire.hpp"
 #include "mxrtc/core/notification.hpp"
@@ -281,10 +282,10 @@ int runReport(const GlobalOptions& g, const std::string& roomText, bool history,
     });
 }
 
-// ---- ringing -------------------------------------------------------------------------------------
+// ---- ringing (mxrtc::call::ring / waitForRing) ------------------------------------------------
 
 int runRing(const GlobalOptions& g, const std::string& roomText, const std::vector<std::string>& to,
-            std::int64_t lifetimeMs, const std::string& intent) {
+            std::int64_t lifetimeMs, const std::string& intent, bool wait) {
     auto store = openStore(g);
     const auto session = requireSession(*store);
     const RoomId room = parseRoom(roomText);
@@ -292,33 +293,30 @@ int runRing(const GlobalOptions& g, const std::string& roomText, const std::vect
     return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
         Client client(io.get_executor(), session.homeserver);
         client.setAccessToken(session.accessToken);
-        core::RtcNotification n;
-        n.senderTs = matrix::wallClockNow();
-        n.lifetime = Duration{lifetimeMs};
-        core::Mentions m;
+        call::RingOptions options;
         for (const auto& u : to)
-            m.userIds.emplace_back(u);
-        m.room = to.empty();
-        n.mentions = m;
-        if (!intent.empty()) n.callIntent = intent;
-        // Relate to our membership event when we are in the call (what js-sdk does).
-        auto state = co_await client.roomState(room);
-        if (ok(state)) {
-            const std::string key = core::sessionStateKey(session.userId, session.deviceId, "m.call", "");
-            for (const auto& ev : std::get<std::vector<core::RoomEvent>>(state)) {
-                if (ev.stateKey && *ev.stateKey == key && !ev.content.empty()) n.relatesTo = ev.eventId;
-            }
-        }
-        auto r = co_await client.sendEvent(room, std::string(core::notification_wire::kNotificationType),
-                                           core::serializeRtcNotification(n));
-        if (auto* e = std::get_if<MatrixError>(&r)) fail("cannot ring", *e);
-        const auto id = std::get<matrix::SendResult>(r).eventId.value_or(EventId(""));
+            options.to.emplace_back(u);
+        options.lifetime = Duration{lifetimeMs};
+        if (!intent.empty()) options.intent = intent;
+        options.waitForOutcome = wait;
+        if (wait) progress(g, "ringing for up to " + std::to_string(lifetimeMs / 1000) + " s ...");
+        auto r = co_await call::ring(client, session, room, options);
+        if (!r) throw CliError{r.error().message};
+        const auto& res = r.value();
         if (g.json) {
-            std::cout << Json{{"event_id", id.str()}, {"lifetime_ms", lifetimeMs}}.dump() << "\n";
+            Json j{{"event_id", res.notification.str()}, {"lifetime_ms", lifetimeMs}};
+            if (wait) j["outcome"] = std::string(call::toString(res.outcome));
+            if (res.by) j["by"] = res.by->str();
+            std::cout << j.dump() << "\n";
+        } else if (!wait) {
+            std::cout << "ringing (" << res.notification << ", " << lifetimeMs / 1000 << " s)\n";
         } else {
-            std::cout << "ringing (" << id << ", " << lifetimeMs / 1000 << " s)\n";
+            std::cout << call::toString(res.outcome) << (res.by ? " by " + res.by->str() : std::string())
+                      << "\n";
         }
-        co_return 0;
+        // --wait: 0 answered, 3 declined, 4 timed out (scripts can branch on it).
+        if (!wait || res.outcome == call::RingOutcome::Answered) co_return 0;
+        co_return res.outcome == call::RingOutcome::Declined ? 3 : 4;
     });
 }
 
@@ -330,87 +328,33 @@ int runWaitRing(const GlobalOptions& g, const std::string& roomText, double time
     return runAsync([&](asio::io_context& io) -> asio::awaitable<int> {
         Client client(io.get_executor(), session.homeserver);
         client.setAccessToken(session.accessToken);
-        core::IncomingRing ring(session.userId, session.deviceId);
-        const auto until = std::chrono::steady_clock::now() +
-                           std::chrono::milliseconds(static_cast<std::int64_t>(timeoutS * 1000));
-        const std::string filter = Json{{"room", {{"rooms", {room.str()}}, {"timeline", {{"limit", 20}}}}},
-                                        {"presence", {{"types", Json::array()}}}}
-                                       .dump();
-        // Skip history: start from now.
-        auto first = co_await client.sync("", Duration{0}, filter);
-        if (auto* e = std::get_if<MatrixError>(&first)) fail("cannot sync", *e);
-        std::string since = std::get<Json>(first).value("next_batch", std::string());
-        std::optional<TimePoint> wake;
-        bool rang = false;
-        bool stopped = false;
-        auto handle = [&](const std::vector<core::RingEffect>& effects) -> asio::awaitable<void> {
-            for (const auto& e : effects) {
-                if (const auto* s = std::get_if<core::RingStarted>(&e)) {
-                    rang = true;
-                    if (g.json) {
-                        std::cout << Json{{"event", "ringing"},
-                                          {"from", s->caller.str()},
-                                          {"notification", s->notification.str()},
-                                          {"until", toUnixMs(s->until)}}
-                                         .dump()
-                                  << std::endl;
-                    } else {
-                        std::cout << isoTime(matrix::wallClockNow()) << " ringing: " << s->caller
-                                  << " calls (" << s->notification << ")" << std::endl;
-                    }
-                } else if (const auto* s = std::get_if<core::RingStopped>(&e)) {
-                    stopped = true;
-                    if (g.json) {
-                        std::cout << Json{{"event", "ring_stopped"},
-                                          {"reason", std::string(core::toString(s->reason))}}
-                                         .dump()
-                                  << std::endl;
-                    } else {
-                        std::cout << isoTime(matrix::wallClockNow())
-                                  << " ring stopped: " << core::toString(s->reason) << std::endl;
-                    }
-                } else if (const auto* w = std::get_if<core::ScheduleWakeup>(&e)) {
-                    wake = w->at;
-                } else if (const auto* send = std::get_if<core::SendRoomEvent>(&e)) {
-                    auto r = co_await client.sendEvent(room, send->type, send->content);
-                    if (auto* err = std::get_if<MatrixError>(&r)) fail("cannot send " + send->type, *err);
-                }
+        call::WaitForRingOptions options;
+        options.timeout = Duration{static_cast<std::int64_t>(timeoutS * 1000)};
+        options.decline = declineIt;
+        options.onRing = [&g](const call::IncomingCall& c) {
+            if (g.json) {
+                std::cout << Json{{"event", "ringing"},
+                                  {"from", c.caller.str()},
+                                  {"notification", c.notification.str()},
+                                  {"until", toUnixMs(c.until)}}
+                                 .dump()
+                          << std::endl;
+            } else {
+                std::cout << isoTime(matrix::wallClockNow()) << " ringing: " << c.caller << " calls ("
+                          << c.notification << ")" << std::endl;
             }
         };
-        while (!stopped && std::chrono::steady_clock::now() < until) {
-            auto left = std::chrono::duration_cast<Duration>(until - std::chrono::steady_clock::now());
-            if (wake) left = std::min(left, std::max(Duration{0}, *wake - matrix::wallClockNow()));
-            auto r = co_await client.sync(since, std::max(left, Duration{0}), filter);
-            if (auto* e = std::get_if<MatrixError>(&r)) fail("sync failed", *e);
-            const Json& body = std::get<Json>(r);
-            since = body.value("next_batch", since);
-            const TimePoint now = matrix::wallClockNow();
-            const Json events = body.value("/rooms/join"_json_pointer, Json::object())
-                                    .value(room.str(), Json::object())
-                                    .value("timeline", Json::object())
-                                    .value("events", Json::array());
-            for (const auto& raw : events) {
-                Json ev = raw;
-                ev["room_id"] = room.str();
-                auto parsed = core::parseRoomEvent(ev);
-                if (!parsed) continue;
-                if (core::isNotificationEventType(parsed->type) ||
-                    core::isLegacyNotifyEventType(parsed->type)) {
-                    co_await handle(ring.onNotification(*parsed, false, now));
-                    if (declineIt && ring.state() == core::IncomingRing::State::Ringing)
-                        co_await handle(ring.decline(now));
-                } else if (core::isDeclineEventType(parsed->type)) {
-                    co_await handle(ring.onDecline(*parsed, now));
-                }
-            }
-            if (wake && matrix::wallClockNow() >= *wake) {
-                wake.reset();
-                co_await handle(ring.onWakeup(matrix::wallClockNow()));
-            }
-        }
-        if (!rang) {
+        auto r = co_await call::waitForRing(client, session, room, options);
+        if (!r) throw CliError{r.error().message};
+        if (!r.value()) {
             if (!g.json) std::cerr << "mxrtc: no ring within " << timeoutS << " s" << std::endl;
             co_return 2;
+        }
+        const auto reason = std::string(core::toString(*r.value()));
+        if (g.json) {
+            std::cout << Json{{"event", "ring_stopped"}, {"reason", reason}}.dump() << std::endl;
+        } else {
+            std::cout << isoTime(matrix::wallClockNow()) << " ring stopped: " << reason << std::endl;
         }
         co_return 0;
     });
@@ -501,9 +445,12 @@ void registerMatrixCommands(CLI::App& app, const GlobalOptions& global, Action& 
         cmd->add_option("--to", *to, "users to ring (default: @room)");
         cmd->add_option("--lifetime", *lifetime, "ring for this many ms (max 120000)");
         cmd->add_option("--intent", *intent, "audio|video");
-        cmd->callback([&global, &action, room, to, lifetime, intent] {
-            action = [&global, room, to, lifetime, intent] {
-                return runRing(global, *room, *to, *lifetime, *intent);
+        auto wait = std::make_shared<bool>(false);
+        cmd->add_flag("--wait", *wait,
+                      "follow the ring: print answered / declined / timed_out (exit 0 / 3 / 4)");
+        cmd->callback([&global, &action, room, to, lifetime, intent, wait] {
+            action = [&global, room, to, lifetime, intent, wait] {
+                return runRing(global, *room, *to, *lifetime, *intent, *wait);
             };
         });
     }

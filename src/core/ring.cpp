@@ -111,7 +111,8 @@ std::vector<RingEffect> IncomingRing::answer(TimePoint) {
 
 OutgoingRing::OutgoingRing(UserId me, RingPolicy policy) : m_me(std::move(me)), m_policy(policy) {}
 
-std::vector<RingEffect> OutgoingRing::start(const EventId& ownMembershipEvent, std::vector<UserId> recipients,
+std::vector<RingEffect> OutgoingRing::start(const std::optional<EventId>& ownMembershipEvent,
+                                            std::vector<UserId> recipients,
                                             std::optional<std::string> callIntent, Duration lifetime,
                                             TimePoint now) {
     if (m_state != State::Idle) return {};

@@ -229,6 +229,35 @@ TEST_F(SynapseCall, DeclineStopsTheRingOnThisDevice) {
 }  // namespace
 
 namespace {
+// The caller follows its ring (mxrtc::call::ring): bob declines -> "declined" (exit 3); bob joins
+// the call -> "answered" (exit 0); nobody reacts -> "timed_out" (exit 4) after the lifetime.
+TEST_F(SynapseCall, RingWaitReportsAnsweredDeclinedAndTimedOut) {
+    const std::string toBob = " --to @" + bob + ":" + server;
+    auto declining = start("b", "--json decline '" + room + "' --timeout 30");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // bob's initial sync
+    auto r = cli("a", "--json ring '" + room + "'" + toBob + " --lifetime 20000 --wait");
+    EXPECT_EQ(r.rc, 3) << r.out << r.err;
+    EXPECT_EQ(Json::parse(r.out, nullptr, false).value("outcome", ""), "declined") << r.out;
+    EXPECT_EQ(Json::parse(r.out, nullptr, false).value("by", "").rfind("@" + bob + ":", 0), 0u) << r.out;
+    EXPECT_EQ(declining->wait(std::chrono::seconds(5)), 0) << declining->out() << declining->err();
+
+    auto ringing = start("a", "--json ring '" + room + "'" + toBob + " --lifetime 20000 --wait");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto joined = start("b", "--json join-call '" + room + "' --duration 8");
+    EXPECT_EQ(ringing->wait(std::chrono::seconds(15)), 0) << ringing->out() << ringing->err();
+    EXPECT_EQ(Json::parse(ringing->out(), nullptr, false).value("outcome", ""), "answered") << ringing->out();
+    joined->signal(SIGINT);
+    EXPECT_EQ(joined->wait(std::chrono::seconds(15)), 0);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    r = cli("a", "--json ring '" + room + "'" + toBob + " --lifetime 1500 --wait");
+    EXPECT_EQ(r.rc, 4) << r.out << r.err;
+    EXPECT_EQ(Json::parse(r.out, nullptr, false).value("outcome", ""), "timed_out") << r.out;
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400));
+}
+}  // namespace
+
+namespace {
 TEST_F(SynapseCall, DoctorNamesTheFailingStep) {
     auto r = cli("a", "--json doctor");
     auto checks = Json::parse(r.out, nullptr, false);

@@ -82,9 +82,11 @@ class OutgoingRing {
 
     OutgoingRing(UserId me, RingPolicy policy = {});
 
-    // Ring `recipients` (empty = the whole room via an @room mention) for our membership event.
-    std::vector<RingEffect> start(const EventId& ownMembershipEvent, std::vector<UserId> recipients,
-                                  std::optional<std::string> callIntent, Duration lifetime, TimePoint now);
+    // Ring `recipients` (empty = the whole room via an @room mention), relating the notification to
+    // our membership event when we are in the call (nullopt: we ring without being in it).
+    std::vector<RingEffect> start(const std::optional<EventId>& ownMembershipEvent,
+                                  std::vector<UserId> recipients, std::optional<std::string> callIntent,
+                                  Duration lifetime, TimePoint now);
     // The homeserver accepted our notification event and gave it this id.
     std::vector<RingEffect> onNotificationSent(const EventId& notification, TimePoint now);
     std::vector<RingEffect> onMemberJoined(const UserId& user, TimePoint now);
