@@ -206,6 +206,8 @@ void applyMediaOption(const JoinCallOptions& o, call::MediaConfig& m) {
     if (v.empty()) return;
     if (v == "test") {
         m.source = call::MediaSource::Test;
+    } else if (v == "receive") {
+        m.source = call::MediaSource::Receive;
     } else if (v.starts_with("file:")) {
         m.source = call::MediaSource::File;
         m.file = v.substr(5);
@@ -437,7 +439,8 @@ void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& ac
                     "Megolm-encrypted room event); both are always received")
         ->check(CLI::IsMember({"to-device", "room"}));
     cmd->add_option("--media", o->media,
-                    "send and receive real media. test: a tone and a test pattern; file:PATH: a media file "
+                    "send and receive real media. test: a tone and a test pattern; receive: send nothing, "
+                    "receive everyone (recorders); file:PATH: a media file "
                     "(anything GStreamer decodes; audio and/or video, looped); pipeline:DESC: GStreamer "
                     "source descriptions, pipeline:'audio=DESC;video=DESC' (either part; a bare DESC is "
                     "audio), e.g. pipeline:'audio=pulsesrc;video=v4l2src device=/dev/video0'");

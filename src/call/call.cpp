@@ -102,6 +102,7 @@ Result<std::shared_ptr<rtc::MediaInput>> openMediaInput(rtc::MediaEngine& engine
     switch (m.source) {
         case MediaSource::None:
         case MediaSource::Test:
+        case MediaSource::Receive:
             return std::shared_ptr<rtc::MediaInput>();
         case MediaSource::File:
             spec.kind = rtc::MediaInputSpec::Kind::File;

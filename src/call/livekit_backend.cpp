@@ -179,6 +179,7 @@ class LiveKitBackend final : public MediaBackend {
         config.media = mediaOptions(m_c.config, m_c.self.deviceId, m_c.input, m_directory);
         config.media.audioMuted = m_audioMuted;  // as the app last set it
         config.media.videoMuted = m_videoMuted;
+        config.publish = p.publish && (config.media.audio || config.media.video);  // receive-only: no tracks
         config.recordDir = m_c.config.media.recordDir;
         config.streamId = "mxrtc-" + m_c.self.deviceId.str();
         rtc::SfuTokenRequest request;

@@ -13,11 +13,9 @@ class MeshBackend final : public MediaBackend {
   public:
     explicit MeshBackend(BackendContext c) : m_emit(std::move(c.emit)) {
         rtc::MeshSessionConfig config;
+        // What we do not send (an audio-only file, receive-only) still gets a section in our offers:
+        // the Peer adds recvonly transceivers, so the other side can send it to us.
         config.media = mediaOptions(c.config, c.self.deviceId, c.input);
-        // Both sections always: a section we do not offer is one the remote cannot send us either
-        // (an audio-only file still receives video). A kind the source lacks is just never fed.
-        config.media.audio = true;
-        config.media.video = true;
         config.media.streamId = "mxrtc-" + c.self.deviceId.str();
         m_session = std::make_unique<rtc::MeshSession>(c.client, c.self, c.slot, c.engine, std::move(config),
                                                        c.olm, [this](const rtc::MeshEvent& e) { report(e); });
@@ -135,6 +133,7 @@ rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device,
         o.audio = input->hasAudio();
         o.video = input->hasVideo();
     }
+    if (m.source == MediaSource::Receive) o.audio = o.video = false;  // receive only
     o.sinks = mediaSinks(m, std::move(members));
     o.e2ee = config.e2ee;
     o.recordDir = m.recordDir;

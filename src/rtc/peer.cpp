@@ -77,6 +77,24 @@ struct Peer::Impl : WebrtcEndpoint {
             fail(*error);
             return false;
         }
+        // What we do not send we still want to receive: recvonly transceivers put audio and video
+        // sections into our offers (a receive-only recorder, an audio-only file).
+        const auto receiveOnly = [this](const char* caps) {
+            GstCaps* c = gst_caps_from_string(caps);
+            GstWebRTCRTPTransceiver* t = nullptr;
+            g_signal_emit_by_name(webrtc(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                                  c, &t);
+            gst_caps_unref(c);
+            if (t != nullptr) gst_object_unref(t);
+        };
+        if (!options.audio)
+            receiveOnly(("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=" +
+                         std::to_string(kOpusPayloadType))
+                            .c_str());
+        if (!options.video)
+            receiveOnly(("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" +
+                         std::to_string(kVp8PayloadType))
+                            .c_str());
         return true;
     }
 

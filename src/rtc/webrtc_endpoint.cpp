@@ -4,6 +4,7 @@
 #include <gst/video/video.h>
 
 #include <cstring>
+#include <vector>
 
 namespace mxrtc::rtc {
 
@@ -215,6 +216,50 @@ void WebrtcEndpoint::build(const std::string& description, const IceOptions& ice
         fail("pipeline: cannot start (PLAYING)");
 }
 
+namespace {
+
+// GStreamer 1.22's sctpenc keeps a data channel's streaming thread inside its chain function,
+// retrying every few ms, while the SCTP send buffer is full (no peer reading, or a peer gone);
+// deactivating its sink pad on the way to NULL then waits for that thread forever. A flush-start
+// sent into its src pad marks every sink pad flushing and wakes the thread: the chain returns.
+void unblockSctpEncoders(GstElement* pipeline) {
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+    GValue item = G_VALUE_INIT;
+    std::vector<GstElement*> encoders;
+    bool done = false;
+    while (!done) {
+        switch (gst_iterator_next(it, &item)) {
+            case GST_ITERATOR_OK: {
+                auto* e = GST_ELEMENT(g_value_get_object(&item));
+                GstElementFactory* f = gst_element_get_factory(e);
+                if (f != nullptr && std::strcmp(GST_OBJECT_NAME(f), "sctpenc") == 0)
+                    encoders.push_back(GST_ELEMENT(gst_object_ref(e)));
+                g_value_reset(&item);
+                break;
+            }
+            case GST_ITERATOR_RESYNC:
+                for (auto* e : encoders)
+                    gst_object_unref(e);
+                encoders.clear();
+                gst_iterator_resync(it);
+                break;
+            default:
+                done = true;
+        }
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    for (auto* e : encoders) {
+        if (GstPad* src = gst_element_get_static_pad(e, "src")) {
+            gst_pad_send_event(src, gst_event_new_flush_start());
+            gst_object_unref(src);
+        }
+        gst_object_unref(e);
+    }
+}
+
+}  // namespace
+
 void WebrtcEndpoint::teardown() {
     if (m_torndown) return;
     m_torndown = true;
@@ -224,6 +269,7 @@ void WebrtcEndpoint::teardown() {
         m_busWatch = nullptr;
     }
     if (m_pipeline == nullptr) return;
+    unblockSctpEncoders(m_pipeline);
     gst_element_set_state(m_pipeline, GST_STATE_NULL);
     g_signal_handlers_disconnect_by_data(m_pipeline, this);
     if (m_webrtc != nullptr) g_signal_handlers_disconnect_by_data(m_webrtc, this);

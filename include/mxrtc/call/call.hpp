@@ -57,6 +57,7 @@ enum class MediaSource {
     File,      // MediaConfig::file: audio and/or video, whichever it has (anything GStreamer decodes)
     Pipeline,  // MediaConfig::audioPipeline/videoPipeline: GStreamer source descriptions (devices, …)
     App,       // the application pushes frames: Call::pushAudio / Call::pushVideo
+    Receive,   // send nothing, receive and decode everyone (recorders, monitors): the sinks below
 };
 
 // One I420 picture: three planes (Y full size, U and V half width and height, rounded up), each
