@@ -355,10 +355,6 @@ TEST_P(RtcSfuMedia, KeyFrameRequestReachesTheEncoderLongBeforeThePeriodicKeyFram
     const long requestToKeyMs = static_cast<long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count());
     EXPECT_LT(requestToKeyMs, 5000) << "the request did not reach the encoder";
-    std::printf(
-        "[ metrics  ] sfu peers%s: new subscriber's first video %ld ms after connecting, key frame "
-        "%ld ms after a PLI\n",
-        e2ee ? "+e2ee" : "", firstVideoMs, requestToKeyMs);
     const auto pub = link.pub->stats();
     EXPECT_GT(pub.keyFramesEncoded, before.keyFramesEncoded);
     EXPECT_GT(pub.keyFrameRequests, before.keyFrameRequests);
