@@ -7,7 +7,9 @@
 #   3. a one-file program compiled with `pkg-config --cflags --libs mxrtc` (PKG_CONFIG_PATH=TMP/…)
 #   4. a throwaway Synapse on 127.0.0.1 (scripts/synapse/start.sh), a registered user, and the
 #      consumer logging in, creating a room and joining its call for a few seconds (full-mesh focus
-#      with test media and E2EE when the SDK has media, membership only otherwise), then leaving.
+#      with test media and E2EE when the SDK has media, membership only otherwise), then leaving
+#   5. examples/ built the same way and run: record_bot records a participant who leaves and
+#      comes back and leaves on SIGTERM, player plays a file once, ringer reports a decline
 #
 #   usage: tests/consumer/run.sh [BUILD_DIR]     (default: build; it is built if needed)
 # Needs the Synapse venv (scripts/setup-peers.sh). MXRTC_CONSUMER_KEEP=1 keeps the temporary dir.
@@ -107,5 +109,72 @@ fi
 step "mxrtc_consumer $MXRTC_SYNAPSE_URL consumer … ${args[*]}"
 "$tmp/build/mxrtc_consumer" "$MXRTC_SYNAPSE_URL" consumer consumer-password "${args[@]}"
 ok "joined and left a call"
+
+# The examples (issue 13 item 4), built against the installed tree and run against this Synapse
+# with the installed CLI as the other participants (full-mesh calls, E2EE).
+step "examples/: record_bot, player, ringer against the installed tree"
+cmake -S "$root/examples" -B "$tmp/examples" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_PREFIX_PATH="$tmp/prefix" "${launcher[@]}" >"$tmp/examples-configure.log" \
+  || { cat "$tmp/examples-configure.log"; exit 1; }
+cmake --build "$tmp/examples"
+ex="$tmp/examples"
+mx() { local who=$1; shift; "$tmp/prefix/bin/mxrtc" --profile "$tmp/p-$who" "$@"; }
+for who in recorder speaker player listener ringer callee; do
+  "$MXRTC_SYNAPSE_PYTHON" "$MXRTC_SYNAPSE_REGISTER" "$MXRTC_SYNAPSE_STATE_DIR" "$who" pw >/dev/null
+  mx "$who" -q login --homeserver "$MXRTC_SYNAPSE_URL" --user "$who" --password pw
+done
+sn="$MXRTC_SYNAPSE_SERVER_NAME"
+room=$(mx speaker -q create-room --invite "@recorder:$sn" --invite "@player:$sn" --invite "@listener:$sn" \
+  --invite "@ringer:$sn" --invite "@callee:$sn")
+for who in recorder player listener ringer callee; do mx "$who" -q join-room "$room" >/dev/null; done
+
+# record_bot: records the speaker, who leaves and comes back; leaves the call on SIGTERM.
+"$ex/record_bot" "$MXRTC_SYNAPSE_URL" recorder pw "$room" "$tmp/rec" mesh >"$tmp/bot.out" 2>&1 &
+bot=$!
+sleep 2
+mx speaker -q join-call "$room" --focus mesh --media test --e2ee --duration 4 >"$tmp/speaker1.out" 2>&1
+mx speaker -q join-call "$room" --focus mesh --media test --e2ee --duration 4 >"$tmp/speaker2.out" 2>&1
+kill -TERM "$bot"
+wait "$bot" || { cat "$tmp/bot.out"; echo "consumer: record_bot did not leave cleanly" >&2; exit 1; }
+recordings=0
+for f in "$tmp"/rec/*.opus.ogg "$tmp"/rec/*.vp8.webm; do
+  [[ -s "$f" && $(stat -c %s "$f") -gt 4000 ]] || continue
+  case "$f" in *.ogg) chain="oggdemux ! opusdec" ;; *) chain="matroskademux ! vp8dec" ;; esac
+  timeout 20 gst-launch-1.0 -q filesrc location="$f" ! $chain ! fakesink || { echo "consumer: $f does not decode" >&2; exit 1; }
+  recordings=$((recordings + 1))
+done
+((recordings >= 4)) || { ls -l "$tmp/rec"; cat "$tmp/bot.out"; echo "consumer: record_bot wrote $recordings decodable recordings, expected 2 stays x (audio, video)" >&2; exit 1; }
+ok "record_bot recorded both of the speaker's stays ($recordings files) and left on SIGTERM"
+
+# player: a 3 s tone at 523 Hz played once; the listener hears 523 Hz; the player leaves by itself.
+gst-launch-1.0 -q audiotestsrc freq=523 num-buffers=150 ! audioconvert ! audioresample ! opusenc ! oggmux \
+  ! filesink location="$tmp/tone.ogg"
+mx listener --json join-call "$room" --focus mesh --media receive --e2ee --stats-interval 0.5 --duration 25 \
+  >"$tmp/listener.out" 2>"$tmp/listener.err" &
+listener=$!
+sleep 2
+(cd "$tmp" && timeout 40 "$ex/player" "$MXRTC_SYNAPSE_URL" player pw "$room" "$tmp/tone.ogg" mesh) >"$tmp/player.out" 2>&1 \
+  || { cat "$tmp/player.out"; echo "consumer: player failed" >&2; exit 1; }
+kill -INT "$listener"; wait "$listener" || true
+grep -q "^played" "$tmp/player.out" || { cat "$tmp/player.out"; exit 1; }
+python3 - "$tmp/listener.out" <<'PY' || { tail -n 5 "$tmp/listener.out"; echo "consumer: the listener did not hear the file" >&2; exit 1; }
+import json, sys
+hz = [json.loads(l).get("audio_hz", 0) for l in open(sys.argv[1]) if '"event":"media"' in l and '"@player:' in l]
+sys.exit(0 if any(abs(h - 523) <= 5 for h in hz) else 1)
+PY
+ok "player played the file once (the listener heard 523 Hz) and left when it ended"
+
+# ringer: the callee declines -> "declined", exit 3.
+mx callee -q decline "$room" --timeout 30 >"$tmp/callee.out" 2>&1 &
+decliner=$!
+sleep 2
+set +e
+"$ex/ringer" "$MXRTC_SYNAPSE_URL" ringer pw "$room" "@callee:$sn" 20 >"$tmp/ringer.out" 2>&1
+rang=$?
+set -e
+wait "$decliner" || true
+[[ $rang == 3 ]] && grep -q "^declined by @callee:" "$tmp/ringer.out" \
+  || { cat "$tmp/ringer.out"; echo "consumer: ringer exit $rang, expected 3 (declined)" >&2; exit 1; }
+ok "ringer reported the decline"
 
 echo "consumer: $passed passed, 0 failed ($(( $(date +%s) - t0 )) s)"
