@@ -326,8 +326,7 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
 
         const auto report = [&](bool final) {
             for (const auto& p : c->media())
-                printMediaReport(g, final, p.user.str(), p.device.str(), p.identity, p.state, p.stats,
-                                 p.joinToFirstFrame, p.joinToConnected);
+                printMediaReport(g, final, p);
         };
         asio::steady_timer stats(io);
         std::function<void()> arm = [&] {

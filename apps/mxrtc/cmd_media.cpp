@@ -79,16 +79,16 @@ int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) 
             auto s = call->stats();
             auto st = call->state();
             if (s && st)
-                printMediaReport(g, final, call->remote() ? call->remote()->str() : "", "", "",
-                                 core::toString(*st),
-                                 call::MediaStats{.audioBuffers = s->audioBuffersDecoded,
-                                                  .audioRms = s->audioRms,
-                                                  .audioHz = s->audioHz,
-                                                  .videoFrames = s->videoFramesDecoded,
-                                                  .framesEncrypted = s->framesEncrypted,
-                                                  .framesDecrypted = s->framesDecrypted,
-                                                  .decryptFailures = s->decryptFailures},
-                                 std::nullopt, std::nullopt);
+                printMediaReport(g, final,
+                                 call::ParticipantMedia{.user = call->remote().value_or(UserId()),
+                                                        .state = std::string(core::toString(*st)),
+                                                        .stats = {.audioBuffers = s->audioBuffersDecoded,
+                                                                  .audioRms = s->audioRms,
+                                                                  .audioHz = s->audioHz,
+                                                                  .videoFrames = s->videoFramesDecoded,
+                                                                  .framesEncrypted = s->framesEncrypted,
+                                                                  .framesDecrypted = s->framesDecrypted,
+                                                                  .decryptFailures = s->decryptFailures}});
         };
         boost::asio::steady_timer stats(io);
         std::function<void()> arm = [&] {

@@ -13,9 +13,7 @@
 namespace mxrtc::cli {
 
 // `final`: the last report before leaving. `identity`: the LiveKit identity ("" for mesh / 1:1).
-void printMediaReport(const GlobalOptions& g, bool final, const std::string& user, const std::string& device,
-                      const std::string& identity, std::string_view state, const call::MediaStats& s,
-                      std::optional<Duration> firstFrame, std::optional<Duration> connected);
+void printMediaReport(const GlobalOptions& g, bool final, const call::ParticipantMedia& p);
 
 // CliError unless every --ice-address is an IP address.
 void checkIceAddresses(const std::vector<std::string>& addresses);

@@ -15,15 +15,14 @@ long msOf(const std::optional<Duration>& d) {
 
 }  // namespace
 
-void printMediaReport(const GlobalOptions& g, bool final, const std::string& user, const std::string& device,
-                      const std::string& identity, std::string_view state, const call::MediaStats& s,
-                      std::optional<Duration> firstFrame, std::optional<Duration> connected) {
+void printMediaReport(const GlobalOptions& g, bool final, const call::ParticipantMedia& p) {
+    const auto& s = p.stats;
     const double rms = std::round(s.audioRms * 1000) / 1000;
     if (g.json) {
         nlohmann::json j{{"event", "media"},
                          {"final", final},
-                         {"user_id", user},
-                         {"state", std::string(state)},
+                         {"user_id", p.user.str()},
+                         {"state", p.state},
                          {"audio_buffers", s.audioBuffers},
                          {"audio_rms", rms},
                          {"audio_hz", std::round(s.audioHz)},
@@ -31,18 +30,19 @@ void printMediaReport(const GlobalOptions& g, bool final, const std::string& use
                          {"frames_encrypted", s.framesEncrypted},
                          {"frames_decrypted", s.framesDecrypted},
                          {"decrypt_failures", s.decryptFailures},
-                         {"member_seen_to_first_frame_ms", msOf(firstFrame)},
-                         {"member_seen_to_connected_ms", msOf(connected)}};
-        if (!device.empty()) j["device_id"] = device;
-        if (!identity.empty()) j["identity"] = identity;
+                         {"member_seen_to_first_frame_ms", msOf(p.joinToFirstFrame)},
+                         {"member_seen_to_first_video_ms", msOf(p.joinToFirstVideo)},
+                         {"member_seen_to_connected_ms", msOf(p.joinToConnected)}};
+        if (!p.device.empty()) j["device_id"] = p.device.str();
+        if (!p.identity.empty()) j["identity"] = p.identity;
         std::cout << j.dump() << std::endl;
         return;
     }
-    std::cout << (final ? "final  " : "media  ") << user << (device.empty() ? "" : " " + device) << " "
-              << state << ": audio " << s.audioBuffers << " buffers (rms " << rms << "), video "
-              << s.videoFrames << " frames, decrypted " << s.framesDecrypted << ", undecryptable "
-              << s.decryptFailures;
-    if (firstFrame) std::cout << ", first frame " << firstFrame->count() << " ms after join";
+    std::cout << (final ? "final  " : "media  ") << p.user << (p.device.empty() ? "" : " " + p.device.str())
+              << " " << p.state << ": audio " << s.audioBuffers << " buffers (rms " << rms << ", "
+              << std::round(s.audioHz) << " Hz), video " << s.videoFrames << " frames, decrypted "
+              << s.framesDecrypted << ", undecryptable " << s.decryptFailures;
+    if (p.joinToFirstFrame) std::cout << ", first frame " << p.joinToFirstFrame->count() << " ms after join";
     std::cout << std::endl;
 }
 

@@ -57,6 +57,15 @@ class LiveKitBackend final : public MediaBackend {
                 if (!u.self) m_seenAt.erase(u.identity);
                 replan(calls);
                 return;
+            case K::Status:
+                // The server accepted our membership: connect now rather than when /sync brings
+                // it back (Element Call connects in parallel with its membership too).
+                if (u.status == core::MembershipStatus::Connected && !m_accepted) {
+                    m_accepted = true;
+                    if (!m_ownSeenAt) m_ownSeenAt = std::chrono::steady_clock::now();
+                    replan(calls);
+                }
+                return;
             default:
                 return;
         }
@@ -111,6 +120,7 @@ class LiveKitBackend final : public MediaBackend {
                     };
                     m.joinToFirstFrame = since(first);
                     m.joinToConnected = since(s.mappedAt);
+                    m.joinToFirstVideo = since(s.firstVideoAt);
                 }
                 auto& slot = byIdentity[r.identity];
                 if (slot.identity.empty() || m.stats.videoFrames + m.stats.audioBuffers >
@@ -145,7 +155,10 @@ class LiveKitBackend final : public MediaBackend {
 
     void replan(const core::RoomCalls& calls) {
         if (m_left) return;
-        const auto plan = core::planSfuConnections(calls, m_c.slot, m_c.self.userId, m_c.self.deviceId);
+        std::optional<core::JoiningAs> joining;
+        if (m_accepted) joining = core::JoiningAs{m_c.ownFocus, m_c.config.focus.selection};
+        const auto plan =
+            core::planSfuConnections(calls, m_c.slot, m_c.self.userId, m_c.self.deviceId, joining);
         // Our own membership missing while we stay (the server fired our delayed leave, and the
         // membership manager is writing it again): keep the SFUs, the gap is the homeserver's.
         if (plan.empty() && !m_connections.empty()) return;
@@ -177,6 +190,9 @@ class LiveKitBackend final : public MediaBackend {
         config.name = p.serviceUrl;
         config.publish = p.publish;
         config.media = mediaOptions(m_c.config, m_c.self.deviceId, m_c.input, m_directory);
+        // An SFU connection has one or two candidate pairs: checking them 5 ms apart instead of
+        // libnice's 20 ms costs nothing and connects ~45 ms sooner.
+        if (config.media.icePacingMs == 0) config.media.icePacingMs = 5;
         config.media.audioMuted = m_audioMuted;  // as the app last set it
         config.media.videoMuted = m_videoMuted;
         config.publish = p.publish && (config.media.audio || config.media.video);  // receive-only: no tracks
@@ -253,6 +269,7 @@ class LiveKitBackend final : public MediaBackend {
     std::map<std::string, SteadyTime> m_seenAt;
     std::optional<SteadyTime> m_ownSeenAt;
     bool m_left = false;
+    bool m_accepted = false;  // the homeserver accepted our membership (we may not see it yet)
     bool m_audioMuted;
     bool m_videoMuted;
 };

@@ -46,6 +46,7 @@ class MeshBackend final : public MediaBackend {
                                  .decryptFailures = p.stats.decryptFailures};
             m.joinToFirstFrame = p.memberSeenToFirstFrame;
             m.joinToConnected = p.memberSeenToConnected;
+            m.joinToFirstVideo = p.memberSeenToFirstVideo;
             out.push_back(std::move(m));
         }
         return out;

@@ -5,13 +5,14 @@
 namespace mxrtc::core {
 
 std::vector<SfuConnectionPlan> planSfuConnections(const RoomCalls& calls, const SlotId& slot,
-                                                  const UserId& selfUser, const DeviceId& selfDevice) {
+                                                  const UserId& selfUser, const DeviceId& selfDevice,
+                                                  const std::optional<JoiningAs>& joining) {
     std::vector<SfuConnectionPlan> plan;
     const auto members = calls.members(slot);
     const auto self = std::find_if(members.begin(), members.end(), [&](const CallMembership* m) {
         return m->user == selfUser && m->device == selfDevice;
     });
-    if (self == members.end()) return plan;
+    if (self == members.end() && !joining) return plan;
     const auto entry = [&](const Transport& t) -> SfuConnectionPlan* {
         if (t.type != "livekit") return nullptr;
         const auto url = t.liveKitServiceUrl();
@@ -21,11 +22,18 @@ std::vector<SfuConnectionPlan> planSfuConnections(const RoomCalls& calls, const 
         plan.push_back(SfuConnectionPlan{t, *url, false, {}});
         return &plan.back();
     };
-    if (auto own = calls.transportOf(**self)) {
+    std::optional<Transport> own;
+    if (self != members.end()) {
+        own = calls.transportOf(**self);
+    } else {
+        own = joining->selection == FocusSelection::MultiSfu ? std::optional(joining->transport)
+                                                             : calls.focusForJoiner(slot, joining->transport);
+    }
+    if (own) {
         if (auto* p = entry(*own)) p->publish = true;
     }
     for (const CallMembership* m : members) {
-        if (m == *self) continue;
+        if (self != members.end() && m == *self) continue;
         auto t = calls.transportOf(*m);
         if (!t) continue;
         if (auto* p = entry(*t)) p->publishers.emplace_back(m->user, m->device);

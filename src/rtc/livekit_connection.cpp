@@ -147,6 +147,7 @@ struct LiveKitConnection::Impl : std::enable_shared_from_this<LiveKitConnection:
     std::unique_ptr<SfuPublisher> publisher;
     std::unique_ptr<SfuSubscriber> subscriber;
     std::uint64_t peersGen = 0;
+    bool peersPrebuilt = false;  // the pair made at start(), not yet claimed by the first join
 
     std::string audioCid = "TA_" + randomToken();
     std::string videoCid = "TV_" + randomToken();
@@ -216,7 +217,17 @@ void LiveKitConnection::Impl::perform(lk::SignalEffect& effect) {
             },
             [&](lk::CloseSocket&) { closeSocket(); },
             [&](lk::SendSignal& s) { send(s.message); },
-            [&](lk::CreatePeerConnections& c) { createPeers(c.publisher && config.publish); },
+            [&](lk::CreatePeerConnections& c) {
+                if (peersPrebuilt) {  // built at start() while the JWT and the join were on their way
+                    peersPrebuilt = false;
+                    if (!(c.publisher && config.publish) && publisher) {
+                        publisher->close();
+                        publisher.reset();
+                    }
+                    return;
+                }
+                createPeers(c.publisher && config.publish);
+            },
             [&](lk::ClosePeerConnections&) { closePeers(); },
             [&](lk::ApplySubscriberOffer& o) {
                 if (subscriber) subscriber->setRemoteOffer(o.description.sdp);
@@ -458,6 +469,7 @@ void LiveKitConnection::Impl::createPeers(bool withPublisher) {
 
 void LiveKitConnection::Impl::closePeers() {
     ++peersGen;
+    peersPrebuilt = false;
     if (publisher) publisher->close();
     if (subscriber) subscriber->close();
     publisher.reset();
@@ -567,6 +579,10 @@ void LiveKitConnection::start() {
     }
     for (auto& e : i.session.connect(t))
         effects.push_back(std::move(e));
+    // Build both pipelines now: they get ready (encoders running, webrtcbin in PLAYING) while the
+    // JWT is fetched and the SFU answers the join, instead of after the JoinResponse.
+    i.createPeers(i.config.publish);
+    i.peersPrebuilt = true;
     i.execute(std::move(effects));
 }
 

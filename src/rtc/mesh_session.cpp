@@ -311,7 +311,8 @@ std::vector<MeshPeerReport> MeshSession::peers() const {
     std::vector<MeshPeerReport> out;
     if (!m_mesh) return out;
     for (const auto& p : m_mesh->peers()) {
-        MeshPeerReport r{p.member.user, p.member.device, p.call, p.state, {}, std::nullopt, std::nullopt};
+        MeshPeerReport r{p.member.user, p.member.device, p.call,      p.state, {},
+                         std::nullopt,  std::nullopt,    std::nullopt};
         if (auto s = m_media->stats(p.call)) r.stats = *s;
         const auto first = m_config.media.e2ee ? r.stats.firstDecryptedAfter : r.stats.firstAudioAfter;
         auto seen = m_memberSeenAt.find({p.member.user, p.member.device});
@@ -325,6 +326,7 @@ std::vector<MeshPeerReport> MeshSession::peers() const {
             };
             r.memberSeenToFirstFrame = since(first);
             r.memberSeenToConnected = since(r.stats.iceConnectedAfter);
+            r.memberSeenToFirstVideo = since(r.stats.firstVideoAfter);
         }
         out.push_back(std::move(r));
     }

@@ -121,6 +121,7 @@ struct ParticipantMedia {
     // without E2EE, decoded) frame, and to the media connection being up.
     std::optional<Duration> joinToFirstFrame;
     std::optional<Duration> joinToConnected;
+    std::optional<Duration> joinToFirstVideo;  // first decoded video frame, same origin
 };
 
 }  // namespace mxrtc::call

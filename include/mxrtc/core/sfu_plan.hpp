@@ -4,6 +4,7 @@
 // on — one connection per SFU, the publishing one subscribing too.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,20 @@ struct SfuConnectionPlan {
     friend bool operator==(const SfuConnectionPlan&, const SfuConnectionPlan&) = default;
 };
 
+// Our membership as we are writing it, before the room state shows it: lets a client connect to
+// its SFU while the membership is still on its way back through /sync (what Element Call does).
+struct JoiningAs {
+    Transport transport;  // foci_preferred[0]
+    FocusSelection selection = FocusSelection::OldestMembership;
+};
+
 // `self`: our device. Without our own membership in `slot` (not joined yet, or left) the plan is
-// empty. Non-LiveKit transports (mesh, unknown) are ignored. Order: the publishing connection
-// first, then by first appearance among the members (oldest first).
+// empty, unless `joining` says how we are joining: then we publish where that membership will
+// (multi_sfu: our transport; oldest_membership: the oldest member's, ours when alone).
+// Non-LiveKit transports (mesh, unknown) are ignored. Order: the publishing connection first, then
+// by first appearance among the members (oldest first).
 std::vector<SfuConnectionPlan> planSfuConnections(const RoomCalls& calls, const SlotId& slot,
-                                                  const UserId& selfUser, const DeviceId& selfDevice);
+                                                  const UserId& selfUser, const DeviceId& selfDevice,
+                                                  const std::optional<JoiningAs>& joining = std::nullopt);
 
 }  // namespace mxrtc::core

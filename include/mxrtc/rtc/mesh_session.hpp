@@ -49,7 +49,8 @@ struct MeshPeerReport {
     // From the moment both memberships (theirs and ours) were seen to the first frame we
     // decrypted (E2EE) or decoded (clear) from this peer.
     std::optional<Duration> memberSeenToFirstFrame;
-    std::optional<Duration> memberSeenToConnected;  // ICE connected, same origin
+    std::optional<Duration> memberSeenToFirstVideo;  // first decoded video frame, same origin
+    std::optional<Duration> memberSeenToConnected;   // ICE connected, same origin
 };
 
 struct MeshEvent {

@@ -104,6 +104,35 @@ TEST(SfuPlan, WhenTheOldestLeavesTheFocusMovesToTheNextOldest) {
     EXPECT_TRUE(plan[0].publishers.empty());
 }
 
+TEST(SfuPlan, WhileOurMembershipIsOnItsWayWePublishWhereItWillSay) {
+    Room r;
+    r.join("@alice:x", "A", membership("A", "oldest_membership", "https://a.example/jwt"));
+    r.join("@carol:x", "C", membership("C", "multi_sfu", "https://c.example/jwt"));
+    const Transport ours{"livekit",
+                         Json{{"type", "livekit"}, {"livekit_service_url", "https://b.example/jwt"}}};
+    // oldest_membership: the oldest member's SFU; carol's too (she publishes on her own).
+    auto plan = planSfuConnections(r.calls, kSlot, UserId("@bob:x"), DeviceId("B"),
+                                   JoiningAs{ours, FocusSelection::OldestMembership});
+    ASSERT_EQ(plan.size(), 2u);
+    EXPECT_EQ(plan[0].serviceUrl, "https://a.example/jwt");
+    EXPECT_TRUE(plan[0].publish);
+    EXPECT_EQ(plan[1].serviceUrl, "https://c.example/jwt");
+    EXPECT_FALSE(plan[1].publish);
+    // multi_sfu: our own.
+    plan = planSfuConnections(r.calls, kSlot, UserId("@bob:x"), DeviceId("B"),
+                              JoiningAs{ours, FocusSelection::MultiSfu});
+    ASSERT_EQ(plan.size(), 3u);
+    EXPECT_EQ(plan[0].serviceUrl, "https://b.example/jwt");
+    EXPECT_TRUE(plan[0].publish);
+    // Alone in the call: our own either way.
+    Room empty;
+    plan = planSfuConnections(empty.calls, kSlot, UserId("@bob:x"), DeviceId("B"),
+                              JoiningAs{ours, FocusSelection::OldestMembership});
+    ASSERT_EQ(plan.size(), 1u);
+    EXPECT_EQ(plan[0].serviceUrl, "https://b.example/jwt");
+    EXPECT_TRUE(plan[0].publish);
+}
+
 TEST(SfuPlan, MeshAndUrlLessTransportsAreIgnored) {
     Room r;
     r.join("@alice:x", "A", membership("A", "multi_sfu", "", "mesh"));
