@@ -43,6 +43,7 @@ struct JoinCallOptions {
     std::string recordDir;
     double statsInterval = 1.0;
     double toneHz = 0;
+    double keyFrameInterval = 2.0;  // seconds
     bool lowLatency = false;
     bool muteAudio = false;
     bool muteVideo = false;
@@ -274,6 +275,7 @@ call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, cons
     c.media.videoSinkPipeline = o.videoSink;
     c.media.recordDir = o.recordDir;
     c.media.toneHz = o.toneHz;
+    c.media.keyFrameInterval = std::chrono::milliseconds(static_cast<long>(o.keyFrameInterval * 1000));
     c.media.lowLatency = o.lowLatency;
     c.media.muteAudio = o.muteAudio;
     c.media.muteVideo = o.muteVideo;
@@ -456,6 +458,10 @@ void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& ac
     cmd->add_option("--stats-interval", o->statsInterval,
                     "with --media: seconds between per-participant reports (0 = only at the end)");
     cmd->add_option("--tone", o->toneHz, "with --media: frequency of our test tone in Hz");
+    cmd->add_option("--keyframe-interval", o->keyFrameInterval,
+                    "with --media: seconds between periodic video key frames (a new receiver asks for one "
+                    "and gets it at once)")
+        ->check(CLI::Range(0.1, 3600.0));
     cmd->add_flag("--low-latency", o->lowLatency,
                   "with --media: 10 ms jitter buffer and fast ICE checks (LAN/loopback)");
     cmd->add_flag("--mute-audio", o->muteAudio, "with --media: join with audio muted");

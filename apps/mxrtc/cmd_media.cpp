@@ -78,17 +78,19 @@ int runDirectCall(const GlobalOptions& g, const DirectCallCli& o, bool placing) 
         const auto report = [&](bool final) {
             auto s = call->stats();
             auto st = call->state();
-            if (s && st)
-                printMediaReport(g, final,
-                                 call::ParticipantMedia{.user = call->remote().value_or(UserId()),
-                                                        .state = std::string(core::toString(*st)),
-                                                        .stats = {.audioBuffers = s->audioBuffersDecoded,
-                                                                  .audioRms = s->audioRms,
-                                                                  .audioHz = s->audioHz,
-                                                                  .videoFrames = s->videoFramesDecoded,
-                                                                  .framesEncrypted = s->framesEncrypted,
-                                                                  .framesDecrypted = s->framesDecrypted,
-                                                                  .decryptFailures = s->decryptFailures}});
+            if (!s || !st) return;
+            call::ParticipantMedia m;
+            m.user = call->remote().value_or(UserId());
+            m.state = std::string(core::toString(*st));
+            m.stats = {.audioBuffers = s->audioBuffersDecoded,
+                       .audioRms = s->audioRms,
+                       .audioHz = s->audioHz,
+                       .videoFrames = s->videoFramesDecoded,
+                       .videoKeyFrames = s->videoKeyFrames,
+                       .framesEncrypted = s->framesEncrypted,
+                       .framesDecrypted = s->framesDecrypted,
+                       .decryptFailures = s->decryptFailures};
+            printMediaReport(g, final, m);
         };
         boost::asio::steady_timer stats(io);
         std::function<void()> arm = [&] {

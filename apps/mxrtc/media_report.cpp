@@ -27,6 +27,7 @@ void printMediaReport(const GlobalOptions& g, bool final, const call::Participan
                          {"audio_rms", rms},
                          {"audio_hz", std::round(s.audioHz)},
                          {"video_frames", s.videoFrames},
+                         {"video_key_frames", s.videoKeyFrames},
                          {"frames_encrypted", s.framesEncrypted},
                          {"frames_decrypted", s.framesDecrypted},
                          {"decrypt_failures", s.decryptFailures},

@@ -107,6 +107,7 @@ class LiveKitBackend final : public MediaBackend {
                                      .audioRms = s.audioRms,
                                      .audioHz = s.audioHz,
                                      .videoFrames = s.videoFramesDecoded,
+                                     .videoKeyFrames = s.videoKeyFrames,
                                      .framesDecrypted = s.framesDecrypted,
                                      .decryptFailures = s.decryptFailures};
                 if (auto pub = conn.connection->publisherStats(); pub && conn.publish)

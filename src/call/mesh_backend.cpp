@@ -41,6 +41,7 @@ class MeshBackend final : public MediaBackend {
                                  .audioRms = p.stats.audioRms,
                                  .audioHz = p.stats.audioHz,
                                  .videoFrames = p.stats.videoFramesDecoded,
+                                 .videoKeyFrames = p.stats.videoKeyFrames,
                                  .framesEncrypted = p.stats.framesEncrypted,
                                  .framesDecrypted = p.stats.framesDecrypted,
                                  .decryptFailures = p.stats.decryptFailures};
@@ -141,6 +142,7 @@ rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device,
     o.videoWidth = m.width;
     o.videoHeight = m.height;
     o.videoFramerate = m.framerate;
+    o.keyFrameInterval = m.keyFrameInterval;
     if (!m.iceAddresses.empty()) o.iceAddresses = m.iceAddresses;
     o.stunServer = m.stunServer;
     o.audioMuted = m.muteAudio;

@@ -240,6 +240,7 @@ PeerStats Peer::stats() const {
     s.audioRms = r.audioRms;
     s.audioHz = r.audioHz;
     s.videoFramesDecoded = r.videoFramesDecoded;
+    s.videoKeyFrames = r.videoKeyFrames;
     s.dataMessagesReceived = m_impl->dataMessages.load();
     s.framesEncrypted = m_impl->send.stats().framesEncrypted;
     s.framesDecrypted = r.framesDecrypted;

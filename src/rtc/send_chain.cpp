@@ -102,6 +102,7 @@ SendOptions SendOptions::from(const MediaOptions& o) {
     s.videoWidth = o.videoWidth;
     s.videoHeight = o.videoHeight;
     s.videoFramerate = o.videoFramerate;
+    s.keyFrameInterval = o.keyFrameInterval;
     s.e2ee = o.e2ee;
     s.audioMuted = o.audioMuted;
     s.videoMuted = o.videoMuted;

@@ -9,30 +9,11 @@
 
 namespace mxrtc::rtc {
 
-namespace {
-
-EndpointEvents eventsOf(const SfuPeerListener& l) {
-    EndpointEvents e;
-    if (l.onLocalDescription)
-        e.onLocalDescription = [f = l.onLocalDescription](const core::SessionDescription& d) { f(d.sdp); };
-    e.onLocalCandidate = l.onLocalCandidate;
-    e.onIceState = l.onIceState;
-    e.onConnectionState = l.onConnectionState;
-    e.onError = l.onError;
-    return e;
-}
-
-SendOptions sendOptionsOf(const SfuPublisherOptions& o) {
-    SendOptions s = SendOptions::from(o.media);
-    s.keyFrameInterval = o.keyFrameInterval;
-    return s;
-}
-
-}  // namespace
-
 struct SfuPublisher::Impl : WebrtcEndpoint {
     Impl(MediaEngine& engine, SfuPublisherOptions o, const SfuPeerListener& l)
-        : WebrtcEndpoint(engine.impl(), eventsOf(l)), options(std::move(o)), send(sendOptionsOf(options)) {}
+        : WebrtcEndpoint(engine.impl(), endpointEventsOf(l)),
+          options(std::move(o)),
+          send(SendOptions::from(options.media)) {}
 
     SfuPublisherOptions options;
     SendChain send;

@@ -13,17 +13,6 @@ namespace mxrtc::rtc {
 
 namespace {
 
-EndpointEvents eventsOf(const SfuPeerListener& l) {
-    EndpointEvents e;
-    if (l.onLocalDescription)
-        e.onLocalDescription = [f = l.onLocalDescription](const core::SessionDescription& d) { f(d.sdp); };
-    e.onLocalCandidate = l.onLocalCandidate;
-    e.onIceState = l.onIceState;
-    e.onConnectionState = l.onConnectionState;
-    e.onError = l.onError;
-    return e;
-}
-
 // A file name part from an identity or mid: [A-Za-z0-9._-], the rest as '_'.
 std::string fileSafe(const std::string& s) {
     std::string out = s;
@@ -132,7 +121,7 @@ void onDataMessageString(GstWebRTCDataChannel*, gchar*, gpointer data);
 
 struct SfuSubscriber::Impl : WebrtcEndpoint {
     Impl(MediaEngine& engine, SfuSubscriberOptions o, const SfuPeerListener& l)
-        : WebrtcEndpoint(engine.impl(), eventsOf(l)), options(std::move(o)) {}
+        : WebrtcEndpoint(engine.impl(), endpointEventsOf(l)), options(std::move(o)) {}
 
     SfuSubscriberOptions options;
     std::shared_ptr<Participants> participants = std::make_shared<Participants>();

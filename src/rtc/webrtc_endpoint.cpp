@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "mxrtc/rtc/sfu_peers.hpp"
+
 namespace mxrtc::rtc {
 
 namespace {
@@ -119,6 +121,17 @@ void onRemoteDescriptionSet(GstPromise* promise, gpointer data) {
 
 void requestKeyUnit(GstPad* pad) {
     gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+EndpointEvents endpointEventsOf(const SfuPeerListener& l) {
+    EndpointEvents e;
+    if (l.onLocalDescription)
+        e.onLocalDescription = [f = l.onLocalDescription](const core::SessionDescription& d) { f(d.sdp); };
+    e.onLocalCandidate = l.onLocalCandidate;
+    e.onIceState = l.onIceState;
+    e.onConnectionState = l.onConnectionState;
+    e.onError = l.onError;
+    return e;
 }
 
 WebrtcEndpoint::WebrtcEndpoint(std::shared_ptr<MediaEngine::Impl> engine, EndpointEvents events)

@@ -42,6 +42,10 @@ struct EndpointEvents {
     std::function<void(const std::string&)> onError;
 };
 
+struct SfuPeerListener;
+// An SFU peer's listener (sfu_peers.hpp) as endpoint events: descriptions reported as their SDP.
+EndpointEvents endpointEventsOf(const SfuPeerListener& l);
+
 struct IceOptions {
     std::vector<std::string> addresses{"127.0.0.1"};  // the only host candidates offered
     std::string stunServer;                           // "stun://host:port", empty = none

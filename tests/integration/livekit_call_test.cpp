@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auth_it_support.hpp"
@@ -220,6 +221,42 @@ TEST_F(LiveKitCall, MuteAndUnmuteAreSeenByTheOtherSide) {
     ASSERT_TRUE(a->writeStdin("leave\n"));
     EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
     b->signal(SIGINT);
+    EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+}
+
+// Someone who joins late sees the publisher's video at once: subscribing makes the SFU ask
+// alice's encoder for a key frame (PLI through the SFU, forwarded to the encoder although the
+// frames are encrypted), long before her next periodic key frame (every 60 s here).
+TEST_F(LiveKitCall, ALateSubscriberGetsVideoWithoutWaitingForThePeriodicKeyFrame) {
+    auto a = join("alice", "--keyframe-interval 60");
+    const std::string A = user("alice");
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return hasLine(*a, [](const Json& j) {
+                return j.value("event", "") == "sfu_state" && j.value("state", "") == "connected" &&
+                       j.value("publishing", false);
+            });
+        },
+        seconds(20)))
+        << dump("alice", *a);
+    std::this_thread::sleep_for(seconds(3));  // her first key frame is long gone
+    auto b = join("bob", "--keyframe-interval 60");
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto m = latestMedia(*b, A);
+            return m && (*m)["video_frames"].get<std::uint64_t>() > 0;
+        },
+        seconds(15)))
+        << "no video from alice within 15 s (her next periodic key frame is due in 60 s)" << dump("bob", *b);
+    const auto m = *latestMedia(*b, A);
+    EXPECT_GE(m["video_key_frames"].get<std::uint64_t>(), 1u) << m.dump();
+    if (m["member_seen_to_first_frame_ms"].is_number() && m["member_seen_to_first_video_ms"].is_number())
+        std::printf(
+            "[ metrics  ] LiveKit SFU late subscriber: first decrypted frame -> first video frame %ld ms\n",
+            m["member_seen_to_first_video_ms"].get<long>() - m["member_seen_to_first_frame_ms"].get<long>());
+    a->signal(SIGINT);
+    b->signal(SIGINT);
+    EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
     EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
 }
 

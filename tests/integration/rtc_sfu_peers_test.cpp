@@ -318,7 +318,7 @@ TEST_P(RtcSfuMedia, PublisherReachesSubscriberAudioVideoAndDataChannels) {
 TEST_P(RtcSfuMedia, KeyFrameRequestReachesTheEncoderLongBeforeThePeriodicKeyFrame) {
     const bool e2ee = GetParam();
     auto po = publisherOptions(e2ee);
-    po.keyFrameInterval = 10s;
+    po.media.keyFrameInterval = 10s;
     Link link(engine(), po, subscriberOptions(e2ee));
     link.owner = kAlice;
     if (e2ee) {

@@ -102,6 +102,9 @@ struct MediaConfig {
     int width = 160;
     int height = 120;
     int framerate = 15;
+    // Periodic video key frames. A new receiver does not wait for one: its key-frame request (PLI,
+    // through the SFU too) makes the encoder send one at once, so longer intervals save bandwidth.
+    std::chrono::milliseconds keyFrameInterval{2000};
 
     // MediaSource::File: the file, and whether it starts again at its end. Played once, its end is
     // reported (MediaEnded); the call goes on (send nothing) until the application leaves. It

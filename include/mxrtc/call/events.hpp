@@ -102,10 +102,11 @@ std::string_view eventName(const CallEvent& event);
 
 // ---- media statistics ---------------------------------------------------------------------------
 struct MediaStats {
-    std::uint64_t audioBuffers = 0;  // decoded
-    double audioRms = 0.0;           // of the last ~200 ms of decoded audio, 0..1
-    double audioHz = 0.0;            // dominant frequency of the last ~0.5 s (a tone's pitch); 0 = silence
-    std::uint64_t videoFrames = 0;   // decoded
+    std::uint64_t audioBuffers = 0;    // decoded
+    double audioRms = 0.0;             // of the last ~200 ms of decoded audio, 0..1
+    double audioHz = 0.0;              // dominant frequency of the last ~0.5 s (a tone's pitch); 0 = silence
+    std::uint64_t videoFrames = 0;     // decoded
+    std::uint64_t videoKeyFrames = 0;  // received: periodic ones and those our requests (PLI) brought
     std::uint64_t framesEncrypted = 0;
     std::uint64_t framesDecrypted = 0;
     std::uint64_t decryptFailures = 0;  // frames dropped because they did not decrypt

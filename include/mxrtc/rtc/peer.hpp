@@ -61,6 +61,8 @@ struct MediaOptions {
     int videoWidth = 160;
     int videoHeight = 120;
     int videoFramerate = 15;
+    // Periodic VP8 key frames; a receiver that asks (PLI/FIR) gets one at once in any case.
+    std::chrono::milliseconds keyFrameInterval{2000};
     std::vector<std::string> iceAddresses{"127.0.0.1"};  // the only host candidates offered
     std::string stunServer;                              // "stun://host:port" for server-reflexive candidates
     bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
@@ -91,6 +93,7 @@ struct PeerStats {
     double audioRms = 0.0;  // of the decoded audio over the last ~200 ms (0..1 full scale)
     double audioHz = 0.0;   // dominant frequency of the last ~0.5 s; 0 = silence
     std::uint64_t videoFramesDecoded = 0;
+    std::uint64_t videoKeyFrames = 0;  // key frames received (after decryption)
     std::uint64_t dataMessagesReceived = 0;
     std::uint64_t framesEncrypted = 0;
     std::uint64_t framesDecrypted = 0;

@@ -55,10 +55,9 @@ struct SfuPeerListener {
 // ---- publisher -------------------------------------------------------------------------------------
 
 struct SfuPublisherOptions {
-    // Sources (test, or media.input), sizes, ICE, jitter/pacing, e2ee and initial mutes. Not used:
+    // Sources (test, or media.input), sizes, key frames, ICE, jitter/pacing, e2ee, initial mutes. Not used:
     // dataChannel, streamId, recordDir, recordPrefix, sinks.
     MediaOptions media;
-    std::chrono::milliseconds keyFrameInterval{2000};  // periodic VP8 key frames
     bool dataChannels = true;  // "_reliable" (ordered) and "_lossy" (unordered, no retransmits), as
                                // LiveKit clients create them; nothing on them is needed for media
     // The SFU matches an incoming track to an AddTrackRequest by the track id of its msid: our offer
