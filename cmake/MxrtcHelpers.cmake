@@ -120,6 +120,11 @@ function(mxrtc_unit_tests name)
   target_include_directories(mxrtc_${name}_tests PRIVATE ${CMAKE_SOURCE_DIR}/tests)
   target_compile_definitions(mxrtc_${name}_tests PRIVATE MXRTC_VECTORS_DIR="${MXRTC_VECTORS_DIR}")
   gtest_discover_tests(mxrtc_${name}_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+  # `ninja unit_tests`: every unit binary and nothing else (the sanitizer job builds only these).
+  if(NOT TARGET unit_tests)
+    add_custom_target(unit_tests)
+  endif()
+  add_dependencies(unit_tests mxrtc_${name}_tests)
 endfunction()
 
 # mxrtc_benchmarks(): bench/<module>_bench.cpp -> mxrtc_<module>_bench (never part of ctest).

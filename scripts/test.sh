@@ -24,6 +24,7 @@ bash scripts/install-deps.sh
 bash scripts/setup-peers.sh
 if command -v ccache >/dev/null; then
   ccache -o hash_dir=false >/dev/null 2>&1 || true
+  export CCACHE_BASEDIR="$PWD"  # relative paths in the hash: another clone of the same tree hits too
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 
@@ -35,7 +36,7 @@ fi
 if [[ "${MXRTC_SKIP_ASAN:-0}" != 1 ]]; then
   stage "unit suite under ASan/UBSan"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXRTC_SANITIZE=ON -DMXRTC_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-  ninja -C build-asan
+  ninja -C build-asan unit_tests  # the unit binaries only: programs and integration tests run in the full suite
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
 fi
