@@ -43,7 +43,7 @@ Result<ReceivedKey> parseToDeviceKeyMessage(const Json& content, const ToDeviceO
     }
     const std::string* room = stringField(content, "room_id");
     if (room == nullptr) return fieldError("room_id", "must be a string");
-    if (*room != roomId.str()) return fieldError("room_id", "is for another room");
+    if (*room != roomId.str()) return makeError(errcode::kWrongRoom, "'room_id' is for another room");
     const Json* keys = find(content, "keys");
     if (keys == nullptr) return fieldError("keys", "is missing");
     MXRTC_TRY_ASSIGN(key, parseKeyEntry(*keys, "keys"));
@@ -117,7 +117,7 @@ Result<KeyRequest> parseKeyRequest(const Json& content, const UserId& sender, co
     if (!content.is_object()) return fieldError("content", "must be an object");
     const std::string* room = stringField(content, "room_id");
     if (room == nullptr) return fieldError("room_id", "must be a string");
-    if (*room != roomId.str()) return fieldError("room_id", "is for another room");
+    if (*room != roomId.str()) return makeError(errcode::kWrongRoom, "'room_id' is for another room");
     const std::string* device = stringField(content, "device_id");
     if (device == nullptr || device->empty()) return fieldError("device_id", "must be a non-empty string");
     const std::string* conf = stringField(content, "conf_id");

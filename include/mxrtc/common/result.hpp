@@ -23,6 +23,7 @@ inline constexpr const char* kUnauthorized = "M_UNAUTHORIZED";
 inline constexpr const char* kUnknown = "M_UNKNOWN";
 inline constexpr const char* kExpired = "MXRTC_EXPIRED";          // valid shape but no longer current
 inline constexpr const char* kUnsupported = "MXRTC_UNSUPPORTED";  // recognised but unsupported format
+inline constexpr const char* kWrongRoom = "MXRTC_WRONG_ROOM";     // valid, but for another room than ours
 }  // namespace errcode
 
 struct Error {

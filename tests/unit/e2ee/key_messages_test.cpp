@@ -78,6 +78,28 @@ TEST(KeyMessages, BuiltMessagesAreWhatJsSdkSendsAndParseBack) {
     EXPECT_EQ(roomBack->at(0).key.index, 3);
 }
 
+TEST(KeyMessages, AKeyForAnotherRoomIsToldApartFromAMalformedOne) {
+    // The call shell ignores keys of other calls quietly and warns about broken ones: it needs the
+    // errcode to tell them apart, not the message text.
+    MediaKey key{1, hexDecode("000102030405060708090a0b0c0d0e0f").value()};
+    const Json other = buildToDeviceKeyMessage(key, "@alice:example.org:ALICEDEV", DeviceId("ALICEDEV"),
+                                               RoomId("!other:example.org"), {}, fromUnixMs(1));
+    const ToDeviceOrigin origin{UserId("@alice:example.org"), true, DeviceId("ALICEDEV")};
+    auto wrongRoom = parseToDeviceKeyMessage(other, origin, kRoom, fromUnixMs(2));
+    ASSERT_FALSE(wrongRoom);
+    EXPECT_EQ(wrongRoom.error().errcode, errcode::kWrongRoom);
+    Json broken = other;
+    broken["room_id"] = kRoom.str();
+    broken.erase("keys");
+    auto malformed = parseToDeviceKeyMessage(broken, origin, kRoom, fromUnixMs(2));
+    ASSERT_FALSE(malformed);
+    EXPECT_EQ(malformed.error().errcode, errcode::kBadJson);
+    auto request = parseKeyRequest(Json{{"device_id", "BOBDEV"}, {"room_id", "!x:y"}},
+                                   UserId("@bob:example.org"), kRoom);
+    ASSERT_FALSE(request);
+    EXPECT_EQ(request.error().errcode, errcode::kWrongRoom);
+}
+
 TEST(KeyMessages, FamedlyKeyRequest) {
     auto ok =
         parseKeyRequest(Json{{"conf_id", "c1"}, {"device_id", "BOBDEV"}, {"room_id", "!room:example.org"}},
