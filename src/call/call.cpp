@@ -7,6 +7,7 @@
 
 #include "backend.hpp"
 #include "mxrtc/common/encoding.hpp"
+#include "mxrtc/core/mesh_roster.hpp"
 #include "mxrtc/matrix/call.hpp"
 #include "mxrtc/matrix/olm_transport.hpp"
 #include "mxrtc/olm/profile.hpp"
@@ -198,7 +199,7 @@ asio::awaitable<Result<std::unique_ptr<Call>>> Call::create(matrix::Client& clie
     // 1. The focus our membership announces.
     switch (cfg.focus.kind) {
         case FocusConfig::Kind::Mesh:
-            impl->focus = core::Transport{"mesh", Json{{"type", "mesh"}}};
+            impl->focus = core::meshTransport();
             break;
         case FocusConfig::Kind::LiveKit:
             impl->focus = core::Transport{

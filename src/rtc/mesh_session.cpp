@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "mxrtc/core/mesh_roster.hpp"
 #include "random_id.hpp"
 
 namespace mxrtc::rtc {
@@ -13,26 +14,7 @@ namespace mxrtc::rtc {
 namespace asio = boost::asio;
 using Json = nlohmann::json;
 
-namespace {
-
-bool isCallSignalling(std::string_view type) {
-    return type.starts_with("m.call.") || type.starts_with("org.matrix.call.");
-}
-
-bool announcesMesh(const core::CallMembership& m) {
-    if (m.focusActive && m.focusActive->type == "mesh") return true;
-    return std::any_of(m.transports.begin(), m.transports.end(),
-                       [](const core::Transport& t) { return t.type == "mesh"; });
-}
-
-// A member's session: its membership id and when it joined, so a rejoin (new created_ts) is a new
-// session and stale signalling of the previous one is dropped (dest_session_id).
-std::string sessionOf(const core::CallMembership& m) {
-    const std::string id = m.memberId ? m.memberId->str() : m.user.str() + ":" + m.device.str();
-    return id + "@" + std::to_string(m.createdTs.time_since_epoch().count());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string describeMetadata(const core::SdpStreamMetadata& metadata) {
     std::string out;
@@ -123,26 +105,20 @@ void MeshSession::onCallUpdate(const matrix::CallUpdate& u, const core::RoomCall
 
 void MeshSession::syncMembers(const core::RoomCalls& calls) {
     const auto now = std::chrono::steady_clock::now();
-    const core::CallMembership* own = nullptr;
-    std::vector<core::MeshMember> members;
+    const auto roster = core::meshRosterOf(calls.members(m_slot), m_self.userId, m_self.deviceId);
     std::map<Key, SteadyTime> seen;
-    for (const auto* m : calls.members(m_slot)) {
-        if (m->user == m_self.userId && m->device == m_self.deviceId) {
-            own = m;
-            continue;
-        }
-        if (!announcesMesh(*m)) continue;
-        members.push_back(core::MeshMember{m->user, m->device, sessionOf(*m)});
-        const Key k{m->user, m->device};
+    for (const auto& m : roster.members) {
+        const Key k{m.user, m.device};
         auto it = m_memberSeenAt.find(k);
         seen[k] = it != m_memberSeenAt.end() ? it->second : now;
     }
     m_memberSeenAt = std::move(seen);
-    if (own == nullptr) {  // not (or no longer) in the call ourselves
+    if (!roster.ownSession) {  // not (or no longer) in the call ourselves
         if (m_mesh) leave();
         return;
     }
-    const std::string session = sessionOf(*own);
+    const std::string& session = *roster.ownSession;
+    const auto& members = roster.members;
     if (m_mesh && session == m_sessionId) {
         execute(m_mesh->onMembersChanged(members, matrix::wallClockNow()));
         return;
@@ -162,20 +138,13 @@ void MeshSession::syncMembers(const core::RoomCalls& calls) {
 }
 
 void MeshSession::onToDevice(const matrix::ReceivedToDevice& msg) {
-    if (!isCallSignalling(msg.type)) return;
-    if (msg.origin.encrypted) {
-        // The Olm-verified device must be the one the message claims to come from.
-        const Json* claimed = msg.content.is_object() && msg.content.contains("device_id")
-                                  ? &msg.content["device_id"]
-                                  : nullptr;
-        if (claimed == nullptr || !claimed->is_string() ||
-            claimed->get<std::string>() != msg.origin.senderDevice.str()) {
-            warn(msg.origin.sender.str(), msg.origin.senderDevice.str(),
-                 msg.type + " dropped: device_id does not match the Olm-verified sending device");
-            return;
-        }
-    } else if (m_olm != nullptr && m_config.requireEncryptedSignalling) {
-        warn(msg.origin.sender.str(), "", msg.type + " dropped: plaintext signalling refused");
+    const auto verdict =
+        core::admitSignalling({msg.origin.sender, msg.origin.encrypted, msg.origin.senderDevice}, msg.type,
+                              msg.content, m_olm != nullptr && m_config.requireEncryptedSignalling);
+    if (verdict == core::SignallingVerdict::NotSignalling) return;
+    if (verdict != core::SignallingVerdict::Accept) {
+        warn(msg.origin.sender.str(), msg.origin.senderDevice.str(),
+             msg.type + " dropped: " + std::string(core::toString(verdict)));
         return;
     }
     if (!m_mesh || m_mesh->state() != core::MeshCall::State::Joined) {
