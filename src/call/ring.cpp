@@ -10,6 +10,7 @@
 #include "mxrtc/core/notification.hpp"
 #include "mxrtc/core/session.hpp"
 #include "mxrtc/matrix/call.hpp"
+#include "mxrtc/matrix/sync_loop.hpp"
 
 namespace mxrtc::call {
 
@@ -24,54 +25,34 @@ Error toError(const std::string& what, const matrix::MatrixError& e) {
     return makeError(e.errcode.empty() ? std::string(errcode::kUnknown) : e.errcode, what + ": " + e.message);
 }
 
-// Follows one room with /sync: the timeline of each response, parsed, in order. Transient failures
-// are retried with backoff (honouring Retry-After); an invalid token ends it.
+// Follows one room with /sync: the room's state and timeline events of each response, parsed, in
+// order. Transient failures are retried by matrix::SyncLoop; an invalid token ends it.
 class RoomFollower {
   public:
-    RoomFollower(matrix::Client& client, RoomId room) : m_client(client), m_room(std::move(room)) {
-        m_filter = Json{{"room",
-                         {{"rooms", {m_room.str()}},
-                          {"timeline", {{"limit", 50}}},
-                          {"state", {{"lazy_load_members", true}}},
-                          {"ephemeral", {{"types", Json::array()}}},
-                          {"account_data", {{"types", Json::array()}}}}},
-                        {"presence", {{"types", Json::array()}}},
-                        {"account_data", {{"types", Json::array()}}}}
-                       .dump();
-    }
+    RoomFollower(matrix::Client& client, RoomId room)
+        : m_room(std::move(room)), m_sync(client, optionsFor(m_room)) {}
 
     // From now on (history is skipped).
     asio::awaitable<Result<void>> start() {
-        auto r = co_await m_client.sync("", Duration{0}, m_filter);
+        auto r = co_await m_sync.poll();
         if (auto* e = std::get_if<matrix::MatrixError>(&r)) co_return toError("cannot sync", *e);
-        m_since = std::get<Json>(r).value("next_batch", std::string());
         co_return Result<void>();
     }
 
-    // The room's timeline events of the next sync (waiting at most `wait`); empty on a timeout.
+    // The room's events of the next sync (waiting at most `wait`); empty on a timeout or a failure
+    // that is retried.
     asio::awaitable<Result<std::vector<core::RoomEvent>>> next(Duration wait) {
-        auto r = co_await m_client.sync(m_since, std::max(wait, Duration{0}), m_filter);
+        auto r = co_await m_sync.poll(wait);
         if (auto* e = std::get_if<matrix::MatrixError>(&r)) {
             if (e->unknownToken) co_return toError("sync failed (log in again)", *e);
-            asio::steady_timer pause(m_client.http().executor(),
-                                     e->retryAfter > Duration{0} ? e->retryAfter : m_backoff);
-            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-            m_backoff = std::min(m_backoff * 2, Duration{30'000});
             co_return std::vector<core::RoomEvent>{};
         }
-        m_backoff = Duration{1000};
         const Json& body = std::get<Json>(r);
-        m_since = body.value("next_batch", m_since);
         std::vector<core::RoomEvent> out;
-        const Json* room = nullptr;
-        if (auto rooms = body.find("rooms"); rooms != body.end() && rooms->is_object())
-            if (auto join = rooms->find("join"); join != rooms->end() && join->is_object())
-                if (auto it = join->find(m_room.str()); it != join->end()) room = &*it;
-        if (room == nullptr) co_return out;
         for (const char* section : {"state", "timeline"}) {
-            auto s = room->find(section);
-            if (s == room->end() || !s->is_object()) continue;
-            for (const auto& raw : s->value("events", Json::array())) {
+            const Json* events = matrix::roomEventsOf(body, m_room, section);
+            if (events == nullptr) continue;
+            for (const auto& raw : *events) {
                 if (!raw.is_object()) continue;
                 Json ev = raw;
                 ev["room_id"] = m_room.str();
@@ -82,11 +63,14 @@ class RoomFollower {
     }
 
   private:
-    matrix::Client& m_client;
+    static matrix::SyncLoop::Options optionsFor(const RoomId& room) {
+        matrix::SyncLoop::Options o;
+        o.filter = matrix::SyncFilter::forRoom(room, 50).dump();
+        return o;
+    }
+
     RoomId m_room;
-    std::string m_filter;
-    std::string m_since;
-    Duration m_backoff{1000};
+    matrix::SyncLoop m_sync;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "mxrtc/matrix/olm_transport.hpp"
+#include "mxrtc/matrix/sync_loop.hpp"
 
 namespace mxrtc::matrix {
 
@@ -73,7 +74,6 @@ CallShell::CallShell(Client& client, LoginSession self, CallOptions options, Lis
       m_calls(m_options.room),
       m_manager(ownMembership(m_self, m_options), m_options.membership),
       m_slot(slotIdFor(m_options.application, m_options.callId)),
-      m_syncToken(m_options.initialSyncToken),
       m_timer(client.http().executor()),
       m_stopSignal(client.http().executor()),
       m_alive(std::make_shared<bool>(true)) {
@@ -274,7 +274,8 @@ asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
         }
         auto key = e2ee::parseToDeviceKeyMessage(ev.content, ev.origin, m_options.room, wallClockNow());
         if (!key) {
-            if (key.error().message.find("another room") != std::string::npos) continue;
+            if (key.error().errcode == errcode::kWrongRoom)
+                continue;  // another call's key: not ours to judge
             notify({CallUpdate::Kind::Warning, ev.origin.sender.str(), ev.origin.senderDevice.str(),
                     "media key refused: " + key.error().message, wallClockNow()});
             continue;
@@ -419,19 +420,26 @@ asio::awaitable<void> CallShell::timerLoop() {
 
 asio::awaitable<void> CallShell::syncLoop() {
     auto alive = m_alive;
-    const std::string filter = Json{{"room",
-                                     {{"rooms", {m_options.room.str()}},
-                                      {"timeline", {{"limit", 100}}},
-                                      {"state", {{"lazy_load_members", true}}},
-                                      {"ephemeral", {{"types", Json::array()}}},
-                                      {"account_data", {{"types", Json::array()}}}}},
-                                    {"presence", {{"types", Json::array()}}},
-                                    {"account_data", {{"types", Json::array()}}}}
-                                   .dump();
-    Duration backoff{1000};
+    SyncLoop::Options o;
+    o.filter = SyncFilter::forRoom(m_options.room, 100).dump();
+    o.since = m_options.initialSyncToken;
+    o.timeout = m_options.syncTimeout;
+    o.onToken = m_options.onSyncToken;
+    o.onRetry = [this, alive](const MatrixError& e, Duration retryIn, int failures) {
+        if (!*alive || m_stopping) return;
+        notify({CallUpdate::Kind::Warning, "", "",
+                "sync failed (" + e.message + "), retrying in " + formatSeconds(retryIn) + " (failure " +
+                    std::to_string(failures) + ")",
+                wallClockNow()});
+    };
+    o.onRecovered = [this, alive](Duration outage) {
+        if (!*alive) return;
+        notify({CallUpdate::Kind::Warning, "", "",
+                "sync recovered after " + formatSeconds(outage) + " of failures", wallClockNow()});
+    };
+    SyncLoop sync(m_client, std::move(o));
     while (*alive) {
-        auto r = co_await m_client.sync(m_syncToken,
-                                        m_syncToken.empty() ? Duration{0} : m_options.syncTimeout, filter);
+        auto r = co_await sync.poll();
         if (!*alive) co_return;
         if (auto* e = std::get_if<MatrixError>(&r)) {
             if (m_stopping) co_return;  // the sync was cancelled because we are leaving
@@ -443,42 +451,22 @@ asio::awaitable<void> CallShell::syncLoop() {
                 m_stopSignal.cancel();
                 co_return;
             }
-            notify({CallUpdate::Kind::Warning, "", "",
-                    "sync failed (" + e->message + "), retrying in " +
-                        std::to_string(backoff.count() / 1000) + " s",
-                    wallClockNow()});
-            asio::steady_timer wait(m_client.http().executor(),
-                                    e->retryAfter > Duration{0} ? e->retryAfter : backoff);
-            co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-            backoff = std::min(backoff * 2, Duration{30'000});
-            continue;
+            continue;  // SyncLoop waited the backoff
         }
-        backoff = Duration{1000};
         const Json& body = std::get<Json>(r);
         if (m_options.encryption != nullptr) {
             co_await handleCrypto(body);
+            if (!*alive) co_return;
         } else if (m_options.onToDevice) {
             deliverPlainToDevice(body);
         }
-        const std::string next = body.value("next_batch", m_syncToken);
-        if (next != m_syncToken && m_options.onSyncToken) m_options.onSyncToken(next);
-        m_syncToken = next;
-        const Json* room = nullptr;
-        if (auto rooms = body.find("rooms"); rooms != body.end()) {
-            if (auto join = rooms->find("join"); join != rooms->end()) {
-                if (auto it = join->find(m_options.room.str()); it != join->end()) room = &*it;
-            }
-        }
         // The timeline's events, read once: members from them, then the Megolm key events.
-        Json timeline = Json::array();
-        if (room != nullptr) {
-            if (auto st = room->find("state"); st != room->end())
-                applyEvents(st->value("events", Json::array()));
-            if (auto tl = room->find("timeline"); tl != room->end())
-                timeline = tl->value("events", Json::array());
-            applyEvents(timeline);
-        }
+        if (const Json* st = roomEventsOf(body, m_options.room, "state")) applyEvents(*st);
+        const Json* tl = roomEventsOf(body, m_options.room, "timeline");
+        const Json timeline = tl != nullptr ? *tl : Json::array();
+        applyEvents(timeline);
         if (m_keys && m_options.encryption != nullptr) receiveRoomKeyEvents(timeline);
+        sync.commit();
     }
 }
 

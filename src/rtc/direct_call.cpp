@@ -17,34 +17,8 @@ using Json = nlohmann::json;
 
 namespace {
 
-std::string syncFilter(const RoomId& room) {
-    Json timeline = Json::object();
-    timeline["limit"] = 50;
-    timeline["types"] = Json::array({"m.call.*", "org.matrix.call.*"});
-    Json roomFilter = Json::object();
-    roomFilter["rooms"] = Json::array({room.str()});
-    roomFilter["timeline"] = timeline;
-    roomFilter["state"] = Json{{"types", Json::array()}};
-    roomFilter["ephemeral"] = Json{{"types", Json::array()}};
-    roomFilter["account_data"] = Json{{"types", Json::array()}};
-    Json f = Json::object();
-    f["room"] = roomFilter;
-    f["presence"] = Json{{"types", Json::array()}};
-    f["account_data"] = Json{{"types", Json::array()}};
-    return f.dump();
-}
-
 const Json* roomTimeline(const Json& sync, const RoomId& room) {
-    const auto rooms = sync.find("rooms");
-    if (rooms == sync.end() || !rooms->is_object()) return nullptr;
-    const auto join = rooms->find("join");
-    if (join == rooms->end() || !join->is_object()) return nullptr;
-    const auto r = join->find(room.str());
-    if (r == join->end() || !r->is_object()) return nullptr;
-    const auto tl = r->find("timeline");
-    if (tl == r->end() || !tl->is_object()) return nullptr;
-    const auto events = tl->find("events");
-    return events != tl->end() && events->is_array() ? &*events : nullptr;
+    return matrix::roomEventsOf(sync, room, "timeline");
 }
 
 }  // namespace
@@ -244,26 +218,37 @@ void DirectCall::handleTimeline(const Json& events, bool initial) {
         execute(m_call->answer(streamMetadata(m_options.media), now));
 }
 
-asio::awaitable<void> DirectCall::syncInto(std::string since, Duration timeout, std::string filter,
+asio::awaitable<void> DirectCall::syncInto(matrix::SyncLoop& sync, Duration timeout,
                                            std::optional<matrix::MxResult<Json>>& out) {
-    out = co_await m_client.sync(since, timeout, filter);
+    out = co_await sync.poll(timeout);
 }
 
 asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
     using namespace asio::experimental::awaitable_operators;
     auto alive = m_alive;
     m_mode = mode;
-    const std::string filter = syncFilter(m_options.room);
+    // Only the room's call events: no state, no other timeline events.
+    auto filter = matrix::SyncFilter::forRoom(m_options.room, 50);
+    filter.timelineTypes = {"m.call.*", "org.matrix.call.*"};
+    filter.roomState = false;
+    matrix::SyncLoop::Options o;
+    o.filter = filter.dump();
+    o.timeout = m_options.syncTimeout;
+    o.onRetry = [this, alive](const matrix::MatrixError& e, Duration retryIn, int) {
+        if (*alive)
+            emit(DirectCallEvent::Kind::Warning,
+                 "sync failed: " + e.message + ", retrying in " + formatSeconds(retryIn));
+    };
+    matrix::SyncLoop sync(m_client, std::move(o));
     asio::co_spawn(m_client.http().executor(), timerLoop(), asio::detached);
     const auto waitUntil = std::chrono::steady_clock::now() + wait;
 
-    auto first = co_await m_client.sync("", Duration{0}, filter);
+    auto first = co_await sync.poll();
     if (!*alive) co_return 1;
     if (const auto* e = std::get_if<matrix::MatrixError>(&first)) {
         emit(DirectCallEvent::Kind::Warning, "cannot read the room: " + e->message);
         co_return 1;
     }
-    std::string since = std::get<Json>(first).value("next_batch", std::string());
     if (mode == Mode::Answer) {
         if (const Json* tl = roomTimeline(std::get<Json>(first), m_options.room)) handleTimeline(*tl, true);
     } else {
@@ -285,7 +270,7 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
             timeout = std::min(timeout, left);
         }
         std::optional<matrix::MxResult<Json>> synced;
-        auto r = co_await (syncInto(since, timeout, filter, synced) ||
+        auto r = co_await (syncInto(sync, timeout, synced) ||
                            m_done.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (!*alive) co_return 1;
         if (r.index() == 1 || !synced) {  // done (ended, hangup requested)
@@ -294,13 +279,13 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
         }
         auto& result = *synced;
         if (const auto* e = std::get_if<matrix::MatrixError>(&result)) {
-            emit(DirectCallEvent::Kind::Warning, "sync failed: " + e->message);
-            asio::steady_timer pause(m_client.http().executor(), std::chrono::seconds(1));
-            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-            continue;
+            if (e->unknownToken) {
+                emit(DirectCallEvent::Kind::Warning, "the access token is no longer valid: log in again");
+                break;
+            }
+            continue;  // SyncLoop reported it and waited the backoff
         }
         const Json& body = std::get<Json>(result);
-        since = body.value("next_batch", since);
         if (const Json* tl = roomTimeline(body, m_options.room)) handleTimeline(*tl, false);
     }
     m_timer.expires_at(std::chrono::steady_clock::time_point::min());

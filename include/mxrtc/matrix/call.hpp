@@ -115,7 +115,6 @@ class CallShell {
     core::RoomCalls m_calls;
     core::MembershipManager m_manager;
     SlotId m_slot;
-    std::string m_syncToken;
     boost::asio::steady_timer m_timer;
     boost::asio::steady_timer m_stopSignal;
     bool m_stopping = false;

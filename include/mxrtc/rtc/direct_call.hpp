@@ -14,6 +14,7 @@
 
 #include "mxrtc/core/peer_call.hpp"
 #include "mxrtc/matrix/client.hpp"
+#include "mxrtc/matrix/sync_loop.hpp"
 #include "mxrtc/rtc/call_media.hpp"
 #include "mxrtc/rtc/peer.hpp"
 
@@ -72,7 +73,7 @@ class DirectCall {
     void handleTimeline(const nlohmann::json& events, bool initial);
     void execute(core::CallEffects effects);
     boost::asio::awaitable<void> drainOutbox();
-    boost::asio::awaitable<void> syncInto(std::string since, Duration timeout, std::string filter,
+    boost::asio::awaitable<void> syncInto(matrix::SyncLoop& sync, Duration timeout,
                                           std::optional<matrix::MxResult<nlohmann::json>>& out);
     boost::asio::awaitable<void> timerLoop();
     void emit(DirectCallEvent::Kind kind, std::string detail);
