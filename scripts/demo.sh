@@ -41,9 +41,9 @@ ninja -C build "${targets[@]}" >/dev/null
 
 work=$(mktemp -d)
 pids=()
-services=()
 cleanup() {
-  for p in "${pids[@]:-}" "${services[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
+  bash scripts/livekit/stop.sh "$work/sfu" >/dev/null 2>&1 || true
   bash scripts/synapse/stop.sh "$work/hs" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -57,30 +57,11 @@ mx() { local who=$1; shift; ./build/bin/mxrtc --profile "$work/$who" "$@"; }
 
 focus=(--focus mesh)
 if ((sfu)); then
-  free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-  lk_port=$(free_port 1) lk_udp=$(free_port 2)
-  secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
-  cat >"$work/livekit.yaml" <<EOF
-port: $lk_port
-bind_addresses: [127.0.0.1]
-rtc: {udp_port: $lk_udp, tcp_port: 0, node_ip: 127.0.0.1, use_external_ip: false, enable_loopback_candidate: true}
-keys: {demokey: $secret}
-room: {auto_create: false}
-EOF
-  stage "starting livekit-server on 127.0.0.1:$lk_port (media on UDP $lk_udp)"
-  "$HOME/.cache/mxrtc/livekit/bin/livekit-server" --config "$work/livekit.yaml" >"$work/livekit.log" 2>&1 &
-  services+=($!)
-  LIVEKIT_URL="ws://127.0.0.1:$lk_port" LIVEKIT_KEY=demokey LIVEKIT_SECRET="$secret" \
-    LIVEKIT_FULL_ACCESS_HOMESERVERS='*' LIVEKIT_JWT_BIND=127.0.0.1:0 \
-    LIVEKIT_CS_API_URL_OVERRIDES="$MXRTC_SYNAPSE_SERVER_NAME=$MXRTC_SYNAPSE_URL" \
-    MXRTC_AUTH_HOMESERVER_URLS="$MXRTC_SYNAPSE_SERVER_NAME=$MXRTC_SYNAPSE_URL" \
-    ./build/bin/mxrtc-auth --port-file "$work/auth.port" >"$work/auth.log" 2>&1 &
-  services+=($!)
-  for _ in $(seq 100); do [[ -s "$work/auth.port" ]] && break; sleep 0.05; done
-  [[ -s "$work/auth.port" ]] || { echo "mxrtc-auth did not start:"; cat "$work/auth.log"; exit 1; }
-  auth_url="http://127.0.0.1:$(cat "$work/auth.port")"
-  stage "mxrtc-auth (the MatrixRTC JWT service) at $auth_url"
-  focus=(--focus "$auth_url")
+  stage "starting livekit-server and mxrtc-auth (the MatrixRTC JWT service) on 127.0.0.1"
+  bash scripts/livekit/start.sh "$work/sfu" ./build/bin/mxrtc-auth "$work/hs/env" | sed 's/^/   /'
+  # shellcheck disable=SC1091
+  source "$work/sfu/env"
+  focus=(--focus "$MXRTC_AUTH_URL")
 fi
 
 stage "registering alice, bob and carol at $MXRTC_SYNAPSE_URL"

@@ -1,7 +1,9 @@
 // The SFU subscriber: one webrtcbin (WebrtcEndpoint) without sources. Each incoming pad gets the
 // shared receive chain; its frames are accounted to (and decrypted with the keys of) whoever its mid
 // is mapped to at that moment, looked up per frame in a table the caller updates on every offer.
+#include <atomic>
 #include <cctype>
+#include <filesystem>
 #include <sstream>
 
 #include "mxrtc/livekit/sdp.hpp"
@@ -19,6 +21,21 @@ std::string fileSafe(const std::string& s) {
     for (char& c : out)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
     return out;
+}
+
+// <dir>/<owner>_<mid>_<n>: mids are reused for later tracks (a participant who rejoins, a new
+// subscriber connection), so n, counted per process and skipping names already on disk, keeps every
+// track's files apart: a recording never overwrites an earlier one.
+std::string recordPrefix(const std::string& dir, const std::string& owner, const TrackMid& mid) {
+    static std::atomic<std::uint64_t> counter{0};
+    for (;;) {
+        const std::string prefix =
+            dir + "/" + fileSafe(owner) + "_" + fileSafe(mid.str()) + "_" + std::to_string(++counter);
+        std::error_code ec;
+        if (!std::filesystem::exists(prefix + ".opus.ogg", ec) &&
+            !std::filesystem::exists(prefix + ".vp8.webm", ec))
+            return prefix;
+    }
 }
 
 // Participants and the mid -> identity table (streaming threads read, the Asio side writes).
@@ -162,8 +179,7 @@ struct SfuSubscriber::Impl : WebrtcEndpoint {
         ro.sinks = options.sinks;
         if (!options.recordDir.empty()) {
             const auto owner = participants->ownerOf(mid);
-            ro.recordPrefix = options.recordDir + "/" + fileSafe(owner ? owner->str() : "unknown") + "_" +
-                              fileSafe(mid.str());
+            ro.recordPrefix = recordPrefix(options.recordDir, owner ? owner->str() : "unknown", mid);
         }
         auto result =
             attachReceiveChain(pipeline(), pad, ro, [p = participants, mid] { return p->resolve(mid); });

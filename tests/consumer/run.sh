@@ -9,10 +9,12 @@
 #      consumer logging in, creating a room and joining its call for a few seconds (full-mesh focus
 #      with test media and E2EE when the SDK has media, membership only otherwise), then leaving
 #   5. examples/ built the same way and run: record_bot records a participant who leaves and
-#      comes back and leaves on SIGTERM, player plays a file once, ringer reports a decline
+#      comes back and leaves on SIGTERM, in a mesh call and through a LiveKit SFU (livekit-server
+#      and the installed mxrtc-auth, scripts/livekit/start.sh); player plays a file once, ringer
+#      reports a decline
 #
 #   usage: tests/consumer/run.sh [BUILD_DIR]     (default: build; it is built if needed)
-# Needs the Synapse venv (scripts/setup-peers.sh). MXRTC_CONSUMER_KEEP=1 keeps the temporary dir.
+# Needs the Synapse venv and livekit-server (scripts/setup-peers.sh). MXRTC_CONSUMER_KEEP=1 keeps the temporary dir.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -23,6 +25,7 @@ step() { echo "=== consumer [$(( $(date +%s) - t0 ))s] $*"; }
 ok() { passed=$((passed + 1)); echo "consumer: ok: $*"; }
 cleanup() {
   local rc=$?
+  bash "$root/scripts/livekit/stop.sh" "$tmp/sfu" >/dev/null 2>&1 || true
   if [[ -f "$tmp/synapse/env" ]]; then
     bash "$root/scripts/synapse/stop.sh" "$tmp/synapse" >/dev/null 2>&1 || true
   fi
@@ -129,22 +132,53 @@ room=$(mx speaker -q create-room --invite "@recorder:$sn" --invite "@player:$sn"
 for who in recorder player listener ringer callee; do mx "$who" -q join-room "$room" >/dev/null; done
 
 # record_bot: records the speaker, who leaves and comes back; leaves the call on SIGTERM.
-"$ex/record_bot" "$MXRTC_SYNAPSE_URL" recorder pw "$room" "$tmp/rec" mesh >"$tmp/bot.out" 2>&1 &
-bot=$!
-sleep 2
-mx speaker -q join-call "$room" --focus mesh --media test --e2ee --duration 4 >"$tmp/speaker1.out" 2>&1
-mx speaker -q join-call "$room" --focus mesh --media test --e2ee --duration 4 >"$tmp/speaker2.out" 2>&1
-kill -TERM "$bot"
-wait "$bot" || { cat "$tmp/bot.out"; echo "consumer: record_bot did not leave cleanly" >&2; exit 1; }
-recordings=0
-for f in "$tmp"/rec/*.opus.ogg "$tmp"/rec/*.vp8.webm; do
-  [[ -s "$f" && $(stat -c %s "$f") -gt 4000 ]] || continue
-  case "$f" in *.ogg) chain="oggdemux ! opusdec" ;; *) chain="matroskademux ! vp8dec" ;; esac
-  timeout 20 gst-launch-1.0 -q filesrc location="$f" ! $chain ! fakesink || { echo "consumer: $f does not decode" >&2; exit 1; }
-  recordings=$((recordings + 1))
-done
-((recordings >= 4)) || { ls -l "$tmp/rec"; cat "$tmp/bot.out"; echo "consumer: record_bot wrote $recordings decodable recordings, expected 2 stays x (audio, video)" >&2; exit 1; }
-ok "record_bot recorded both of the speaker's stays ($recordings files) and left on SIGTERM"
+#   record_with FOCUS OUT_DIR MIN_FILES   (FOCUS: mesh, or the JWT service URL of a LiveKit focus)
+record_with() {
+  local focus=$1 out=$2 min_files=$3 bot recordings=0 f chain packets
+  "$ex/record_bot" "$MXRTC_SYNAPSE_URL" recorder pw "$room" "$out" "$focus" >"$out.bot.out" 2>&1 &
+  bot=$!
+  sleep 2
+  mx speaker -q join-call "$room" --focus "$focus" --media test --e2ee --duration 4 >"$out.speaker1.out" 2>&1
+  mx speaker -q join-call "$room" --focus "$focus" --media test --e2ee --duration 4 >"$out.speaker2.out" 2>&1
+  kill -TERM "$bot"
+  wait "$bot" || { cat "$out.bot.out" >&2; echo "consumer: record_bot ($focus) did not leave cleanly" >&2; exit 1; }
+  for f in "$out"/*.opus.ogg "$out"/*.vp8.webm; do
+    [[ -s "$f" && $(stat -c %s "$f") -gt 4000 ]] || continue
+    case "$f" in *.ogg) chain="oggdemux ! opusdec" ;; *) chain="matroskademux ! vp8dec" ;; esac
+    timeout 20 gst-launch-1.0 -q filesrc location="$f" ! $chain ! fakesink || { echo "consumer: $f does not decode" >&2; exit 1; }
+    recordings=$((recordings + 1))
+  done
+  # Both 4 s stays are in the recordings: Opus packets (20 ms each) counted from the Ogg pages. In a
+  # mesh each stay has its own files; through the SFU a rejoin on reused transceivers appends to the
+  # first stay's files.
+  packets=$(python3 - "$out" <<'PY'
+import pathlib, sys
+n = 0
+for f in pathlib.Path(sys.argv[1]).glob("*.opus.ogg"):
+    d, pos, k = f.read_bytes(), 0, 0
+    while pos + 27 <= len(d) and d[pos:pos + 4] == b"OggS":
+        segs = d[pos + 26]
+        lacing = d[pos + 27:pos + 27 + segs]
+        k += sum(1 for l in lacing if l < 255)
+        pos += 27 + segs + sum(lacing)
+    n += max(k - 2, 0)
+print(n)
+PY
+)
+  ((recordings >= min_files && packets >= 240)) || { ls -l "$out" >&2; cat "$out.bot.out" "$out.speaker1.out" >&2; echo "consumer: record_bot ($focus) wrote $recordings decodable recordings with $packets Opus packets; expected >= $min_files files and both 4 s stays (>= 240 packets)" >&2; exit 1; }
+  echo "$recordings files, $((packets / 50)) s of audio"
+}
+n=$(record_with mesh "$tmp/rec" 4)
+ok "record_bot recorded both of the speaker's stays in a mesh call ($n) and left on SIGTERM"
+
+# The same through a LiveKit SFU (how Element Call calls carry media): livekit-server and the
+# installed mxrtc-auth on 127.0.0.1.
+step "record_bot through livekit-server + the installed mxrtc-auth"
+bash "$root/scripts/livekit/start.sh" "$tmp/sfu" "$tmp/prefix/bin/mxrtc-auth" "$tmp/synapse/env"
+# shellcheck disable=SC1091
+source "$tmp/sfu/env"
+n=$(record_with "$MXRTC_AUTH_URL" "$tmp/rec-sfu" 2)
+ok "record_bot recorded both of the speaker's stays through the SFU ($n) and left on SIGTERM"
 
 # player: a 3 s tone at 523 Hz played once; the listener hears 523 Hz; the player leaves by itself.
 gst-launch-1.0 -q audiotestsrc freq=523 num-buffers=150 ! audioconvert ! audioresample ! opusenc ! oggmux \

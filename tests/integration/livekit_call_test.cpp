@@ -4,10 +4,14 @@
 // Assertions are on what each participant decodes and decrypts (its --json media reports), on the
 // key rotation when one leaves, and on recovery from SFU and signalling faults.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,6 +37,34 @@ using mxrtc::test::LiveKitServer;
 using mxrtc::test::LiveKitServerOptions;
 using mxrtc::test::startsWithUser;
 using mxrtc::test::waitUntil;
+
+// Opus packets in an Ogg file (each 20 ms of audio here), counted from the pages' lacing values,
+// minus the two header packets. What a recording holds, independent of how it is split in files.
+std::size_t oggPackets(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t packets = 0, pos = 0;
+    while (pos + 27 <= data.size() && data.compare(pos, 4, "OggS") == 0) {
+        const std::size_t segments = static_cast<unsigned char>(data[pos + 26]);
+        if (pos + 27 + segments > data.size()) break;
+        std::size_t body = 0;
+        for (std::size_t i = 0; i < segments; ++i) {
+            const auto lacing = static_cast<unsigned char>(data[pos + 27 + i]);
+            body += lacing;
+            if (lacing < 255) ++packets;
+        }
+        pos += 27 + segments + body;
+    }
+    return packets > 2 ? packets - 2 : 0;
+}
+
+std::size_t recordedAudioPackets(const std::string& dir, const std::string& who) {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().find(who) != std::string::npos && e.path().extension() == ".ogg")
+            n += oggPackets(e.path());
+    return n;
+}
 
 std::uint64_t decrypted(const BackgroundProcess& p, const std::string& user) {
     auto m = latestMedia(p, user);
@@ -258,6 +290,56 @@ TEST_F(LiveKitCall, ALateSubscriberGetsVideoWithoutWaitingForThePeriodicKeyFrame
     b->signal(SIGINT);
     EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
     EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+}
+
+// Someone leaves and comes back (a new membership, new tracks on the SFU, often on the subscriber's
+// reused transceivers): the others decode and decrypt the second stay as well, and a recorder keeps
+// it (in new files, or appended to the first stay's when the SFU reuses the transceivers).
+TEST_F(LiveKitCall, AParticipantWhoLeavesAndRejoinsIsDecodedAndRecordedAgain) {
+    const std::string dir = ::testing::TempDir() + "lk-rejoin-" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto b = join("bob", "--record " + dir);
+    const std::string A = user("alice");
+    auto a1 = join("alice");
+    ASSERT_TRUE(waitUntil([&] { return hears(*b, A, 10); }, seconds(30)))
+        << dump("bob", *b) << dump("alice", *a1);
+    std::this_thread::sleep_for(seconds(2));
+    a1->signal(SIGINT);
+    ASSERT_EQ(a1->wait(seconds(15)), 0) << a1->err();
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return hasLine(*b, [&](const Json& j) {
+                return j.value("event", "") == "member_left" && startsWithUser(j, A);
+            });
+        },
+        seconds(15)))
+        << dump("bob", *b);
+    const auto before = decrypted(*b, A);
+    const std::string aliceFile = A.substr(1, A.find(':') - 1);  // files are named after the identity
+    auto a2 = join("alice");
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto m = latestMedia(*b, A);
+            return m && (*m)["frames_decrypted"].get<std::uint64_t>() > before + 100;
+        },
+        seconds(20)))
+        << "bob decodes nothing of alice's second stay (" << before << " frames before)" << dump("bob", *b)
+        << dump("alice (2nd)", *a2);
+    std::this_thread::sleep_for(seconds(3));  // three seconds of her second stay
+    a2->signal(SIGINT);
+    EXPECT_EQ(a2->wait(seconds(15)), 0) << a2->err();
+    b->signal(SIGINT);
+    EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+    std::string listing;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        listing += e.path().filename().string() + " " + std::to_string(e.file_size()) + "\n";
+    const auto total = recordedAudioPackets(dir, aliceFile);
+    // Each stay holds >= 3 s after bob first decoded it (>= 150 Opus packets of 20 ms) and ~4 s at
+    // most: one stay alone stays below 270 packets, both exceed it.
+    EXPECT_GE(total, 270u) << "the recordings lack one of alice's stays (" << total << " packets):\n"
+                           << listing;
+    std::filesystem::remove_all(dir);
 }
 
 // The SFU dies (kill -9) in the middle of a call and comes back on the same address: both clients

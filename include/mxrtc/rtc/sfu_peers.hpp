@@ -123,8 +123,10 @@ struct SfuSubscriberOptions {
     // delta frames from the decoder until one arrives.
     bool requestKeyFrames = true;
     // Non-empty: every incoming track is also written (after decryption) to
-    // <recordDir>/<identity>_<mid>.opus.ogg or .vp8.webm, named after the owner of its mid when the
-    // track starts.
+    // <recordDir>/<identity>_<mid>_<n>.opus.ogg or .vp8.webm, named after the owner of its mid when
+    // the track starts; n (per process, skipping names on disk) keeps later tracks on a reused mid
+    // (a participant who rejoins) from overwriting earlier files. A track that continues on a
+    // transceiver the SFU reuses without a new pad is appended to the same file.
     std::string recordDir;
     // Decoded frames to callbacks (RemoteFrameInfo::identity: the mid's owner at that frame; frames
     // of unmapped mids are not delivered) and/or into a sink pipeline per incoming track.
