@@ -49,6 +49,7 @@ struct JoinCallOptions {
     bool muteVideo = false;
     std::vector<std::string> iceAddresses;
     std::string stunServer;
+    bool relayOnly = false;
     bool commands = false;  // read mute/unmute/leave commands from stdin
 };
 
@@ -281,6 +282,7 @@ call::CallConfig toConfig(const GlobalOptions& g, const JoinCallOptions& o, cons
     c.media.muteVideo = o.muteVideo;
     c.media.iceAddresses = o.iceAddresses;
     c.media.stunServer = o.stunServer;
+    c.media.relayOnly = o.relayOnly;
     return c;
 }
 
@@ -294,6 +296,9 @@ int runJoinCall(const GlobalOptions& g, const JoinCallOptions& o) {
         throw CliError{"--audio-sink/--video-sink need --media"};
     if (!o.media.empty() && o.watch) throw CliError{"--media cannot be combined with --watch"};
     checkIceAddresses(o.iceAddresses);
+    if (o.relayOnly && o.focusUrl == "mesh")
+        throw CliError{
+            "--relay-only needs a TURN server, which only a LiveKit SFU offers: not with --focus mesh"};
     if (!o.recordDir.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(o.recordDir, ec);
@@ -468,6 +473,9 @@ void registerCallCommands(CLI::App& app, const GlobalOptions& global, Action& ac
     cmd->add_flag("--mute-video", o->muteVideo, "with --media: join with video muted");
     cmd->add_option("--ice-address", o->iceAddresses,
                     "with --media: local address to offer ICE candidates on (repeatable; default 127.0.0.1)");
+    cmd->add_flag("--relay-only", o->relayOnly,
+                  "with --media: relayed ICE candidates only (the SFU's TURN server): peers never see our "
+                  "addresses");
     cmd->add_option("--stun", o->stunServer, "with --media: STUN server, stun://host:port")
         ->check(CLI::Validator(
             [](std::string& v) {

@@ -145,6 +145,7 @@ rtc::MediaOptions mediaOptions(const CallConfig& config, const DeviceId& device,
     o.keyFrameInterval = m.keyFrameInterval;
     if (!m.iceAddresses.empty()) o.iceAddresses = m.iceAddresses;
     o.stunServer = m.stunServer;
+    o.relayOnly = m.relayOnly;
     o.audioMuted = m.muteAudio;
     o.videoMuted = m.muteVideo;
     if (m.lowLatency) {

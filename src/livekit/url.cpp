@@ -111,4 +111,28 @@ std::string redactAccessToken(std::string_view url) {
     return out;
 }
 
+std::vector<std::string> turnServerUris(const std::vector<IceServer>& servers) {
+    std::vector<std::string> out;
+    for (const auto& server : servers) {
+        for (const auto& url : server.urls) {
+            std::string_view rest;
+            std::string scheme;
+            if (url.starts_with("turn:")) {
+                scheme = "turn://";
+                rest = std::string_view(url).substr(5);
+            } else if (url.starts_with("turns:")) {
+                scheme = "turns://";
+                rest = std::string_view(url).substr(6);
+            } else {
+                continue;
+            }
+            if (rest.starts_with("//")) rest.remove_prefix(2);  // already in URI form
+            if (rest.empty() || rest.front() == '?' || rest.find('@') != std::string_view::npos) continue;
+            out.push_back(scheme + percentEncode(server.username) + ":" +
+                          percentEncode(server.credential.exposeSecret()) + "@" + std::string(rest));
+        }
+    }
+    return out;
+}
+
 }  // namespace mxrtc::livekit

@@ -191,6 +191,7 @@ struct LiveKitConnection::Impl : std::enable_shared_from_this<LiveKitConnection:
 
     // peers
     void createPeers(bool withPublisher);
+    void useTurnServers(const std::vector<lk::IceServer>& servers);
     void closePeers();
     SfuPeerListener peerListener(lk::SignalTarget target);
     void applyKeys();
@@ -224,9 +225,10 @@ void LiveKitConnection::Impl::perform(lk::SignalEffect& effect) {
                         publisher->close();
                         publisher.reset();
                     }
-                    return;
+                } else {
+                    createPeers(c.publisher && config.publish);
                 }
-                createPeers(c.publisher && config.publish);
+                useTurnServers(c.iceServers);
             },
             [&](lk::ClosePeerConnections&) { closePeers(); },
             [&](lk::ApplySubscriberOffer& o) {
@@ -440,12 +442,23 @@ SfuPeerListener LiveKitConnection::Impl::peerListener(lk::SignalTarget target) {
     return l;
 }
 
+void LiveKitConnection::Impl::useTurnServers(const std::vector<lk::IceServer>& servers) {
+    auto uris = lk::turnServerUris(servers);
+    if (uris.empty()) {
+        if (config.media.relayOnly) warn("relay-only, but the SFU offers no TURN server: ICE will fail");
+        return;
+    }
+    if (publisher) publisher->addTurnServers(uris);
+    if (subscriber) subscriber->addTurnServers(std::move(uris));
+}
+
 void LiveKitConnection::Impl::createPeers(bool withPublisher) {
     closePeers();
     ++peersGen;
     SfuSubscriberOptions sub;
     sub.iceAddresses = config.media.iceAddresses;
     sub.stunServer = config.media.stunServer;
+    sub.relayOnly = config.media.relayOnly;
     sub.icePacingMs = config.media.icePacingMs;
     sub.jitterLatencyMs = config.media.jitterLatencyMs;
     sub.e2ee = config.media.e2ee;

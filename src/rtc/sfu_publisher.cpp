@@ -75,11 +75,16 @@ struct SfuPublisher::Impl : WebrtcEndpoint {
 SfuPublisher::SfuPublisher(MediaEngine& engine, SfuPublisherOptions options, SfuPeerListener listener)
     : m_impl(std::make_shared<Impl>(engine, std::move(options), listener)) {
     const auto& m = m_impl->options.media;
-    m_impl->start(m_impl->description(), IceOptions{m.iceAddresses, m.stunServer, m.icePacingMs});
+    m_impl->start(m_impl->description(),
+                  IceOptions{m.iceAddresses, m.stunServer, m.icePacingMs, m.relayOnly});
 }
 
 SfuPublisher::~SfuPublisher() {
     close();
+}
+
+void SfuPublisher::addTurnServers(std::vector<std::string> uris) {
+    m_impl->addTurnServers(std::move(uris));
 }
 
 void SfuPublisher::close() {

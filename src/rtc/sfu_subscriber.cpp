@@ -238,11 +238,16 @@ void onDataMessageString(GstWebRTCDataChannel*, gchar*, gpointer data) {
 SfuSubscriber::SfuSubscriber(MediaEngine& engine, SfuSubscriberOptions options, SfuPeerListener listener)
     : m_impl(std::make_shared<Impl>(engine, std::move(options), listener)) {
     const auto& o = m_impl->options;
-    m_impl->start(m_impl->description(), IceOptions{o.iceAddresses, o.stunServer, o.icePacingMs});
+    m_impl->start(m_impl->description(),
+                  IceOptions{o.iceAddresses, o.stunServer, o.icePacingMs, o.relayOnly});
 }
 
 SfuSubscriber::~SfuSubscriber() {
     close();
+}
+
+void SfuSubscriber::addTurnServers(std::vector<std::string> uris) {
+    m_impl->addTurnServers(std::move(uris));
 }
 
 void SfuSubscriber::close() {

@@ -194,6 +194,8 @@ void WebrtcEndpoint::build(const std::string& description, const IceOptions& ice
         return;
     }
     if (!ice.stunServer.empty()) g_object_set(m_webrtc, "stun-server", ice.stunServer.c_str(), nullptr);
+    if (ice.relayOnly)
+        g_object_set(m_webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY, nullptr);
     m_icePacingMs = ice.pacingMs;
 
     // ICE: host candidates from the configured addresses only, UDP only.
@@ -426,6 +428,21 @@ void WebrtcEndpoint::tuneNiceAgent(GstElement* element) {
     if (agent == nullptr) return;
     g_object_set(agent, "stun-pacing-timer", static_cast<guint>(m_icePacingMs), nullptr);
     g_object_unref(agent);
+}
+
+void WebrtcEndpoint::addTurnServers(std::vector<std::string> uris) {
+    if (uris.empty()) return;
+    whenBuilt([this, uris = std::move(uris)] {
+        std::size_t refused = 0;
+        for (const auto& uri : uris) {
+            gboolean ok = FALSE;
+            g_signal_emit_by_name(m_webrtc, "add-turn-server", uri.c_str(), &ok);
+            if (!ok) ++refused;
+        }
+        // The URIs carry credentials: say how many, never which.
+        if (refused > 0)
+            fail("ICE: webrtcbin refused " + std::to_string(refused) + " of the SFU's TURN servers");
+    });
 }
 
 }  // namespace mxrtc::rtc

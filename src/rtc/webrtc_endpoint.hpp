@@ -50,6 +50,7 @@ struct IceOptions {
     std::vector<std::string> addresses{"127.0.0.1"};  // the only host candidates offered
     std::string stunServer;                           // "stun://host:port", empty = none
     std::uint32_t pacingMs = 0;                       // libnice Ta; 0 = libnice default
+    bool relayOnly = false;                           // ice-transport-policy=relay
 };
 
 class WebrtcEndpoint : public std::enable_shared_from_this<WebrtcEndpoint> {
@@ -65,6 +66,9 @@ class WebrtcEndpoint : public std::enable_shared_from_this<WebrtcEndpoint> {
     // Queues the build: parses `description` (which names a "webrtcbin name=webrtc"), configures ICE,
     // connects the signals, calls attach(), sets PLAYING. Failures are reported through onError.
     void start(std::string description, IceOptions ice);
+    // TURN relays ("turn://user:pass@host:port?transport=udp"), added once the pipeline is built and
+    // before any description: the SFU's come with its JoinResponse, after the peers were prebuilt.
+    void addTurnServers(std::vector<std::string> uris);
     // Stops every event and queues the teardown. Idempotent.
     void close();
     bool closed() const noexcept { return m_closed.load(); }

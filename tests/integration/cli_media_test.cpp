@@ -57,6 +57,7 @@ TEST(CliMedia, MalformedSourcesAndFlagsAreRefusedInOneLine) {
              "--media test --once",
              "--media file:/etc/hostname --once --loop",
              "--audio-sink autoaudiosink",
+             "--media test --relay-only",  // a mesh has no TURN server to relay through
          }) {
         const auto r = run(std::string("join-call '!room:example.org' --focus mesh ") + args);
         EXPECT_NE(r.exitCode, 0) << args;

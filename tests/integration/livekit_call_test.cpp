@@ -342,6 +342,44 @@ TEST_F(LiveKitCall, AParticipantWhoLeavesAndRejoinsIsDecodedAndRecordedAgain) {
     std::filesystem::remove_all(dir);
 }
 
+// Relay-only (--relay-only): media goes through the TURN server the SFU offers in its JoinResponse
+// (livekit-server's embedded TURN on UDP), so neither the SFU nor the others learn our addresses.
+// Without a TURN server the same flag cannot connect, and says why: the policy is really applied.
+TEST_F(LiveKitCall, RelayOnlyParticipantsReachEachOtherThroughTheSfusTurnServer) {
+    LiveKitServerOptions o;
+    o.autoCreateRooms = false;
+    o.turnUdpPort = 0;
+    LiveKitServer withTurn(o);
+    ASSERT_TRUE(withTurn.up()) << withTurn.error() << withTurn.logs();
+    Focus turnFocus(*room, &withTurn);
+    ASSERT_TRUE(turnFocus.up()) << turnFocus.logs();
+    auto a = join("alice", "--relay-only", &turnFocus);
+    auto b = join("bob", "--relay-only", &turnFocus);
+    const std::string A = user("alice"), B = user("bob");
+    ASSERT_TRUE(waitUntil([&] { return hears(*b, A, 20) && hears(*a, B, 20); }, seconds(30)))
+        << dump("alice", *a) << dump("bob", *b) << tail(turnFocus.logs());
+    const auto noTurn = [](const BackgroundProcess& p) {  // the warning (a --json event on stdout)
+        return p.out().find("offers no TURN server") != std::string::npos;
+    };
+    EXPECT_FALSE(noTurn(*a)) << a->out();
+    a->signal(SIGINT);
+    b->signal(SIGINT);
+    EXPECT_EQ(a->wait(seconds(15)), 0) << a->err();
+    EXPECT_EQ(b->wait(seconds(15)), 0) << b->err();
+
+    // The fixture's SFU has no TURN server.
+    auto c = join("carol", "--relay-only");
+    ASSERT_TRUE(waitUntil([&] { return noTurn(*c); }, seconds(20))) << dump("carol", *c);
+    auto d = join("alice");
+    std::this_thread::sleep_for(seconds(4));
+    EXPECT_FALSE(hears(*d, user("carol"), 1))
+        << "relay-only connected without a TURN server" << dump("alice", *d);
+    c->signal(SIGINT);
+    d->signal(SIGINT);
+    c->wait(seconds(15));
+    d->wait(seconds(15));
+}
+
 // The SFU dies (kill -9) in the middle of a call and comes back on the same address: both clients
 // rejoin it (fresh JWT: the service creates the room again) and decrypt each other again.
 TEST_F(LiveKitCall, ClientsAreBackWithMediaSoonAfterTheSfuRestarts) {

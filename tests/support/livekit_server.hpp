@@ -223,6 +223,9 @@ struct LiveKitServerOptions {
     int udpPort = 0;   // the single ICE/UDP mux port (rtc.udp_port); 0 = a free port
     std::vector<std::string> webhookUrls;
     std::optional<bool> autoCreateRooms;  // unset: LiveKit's default (true)
+    // The embedded TURN server on UDP (offered to clients in the JoinResponse), relaying on
+    // 127.0.0.1 only and allowed to reach loopback peers: -1 = off, 0 = a free port.
+    int turnUdpPort = -1;
     std::string logLevel{"info"};
     std::string binary{kLiveKitServerBinary};
     std::chrono::milliseconds startTimeout{20'000};
@@ -238,6 +241,8 @@ class LiveKitServer {
         if (m_opts.httpPort == 0) m_opts.httpPort = lk_detail::freePort(SOCK_STREAM);
         while (m_opts.udpPort == 0 || m_opts.udpPort == m_opts.httpPort)
             m_opts.udpPort = lk_detail::freePort(SOCK_DGRAM);
+        while (m_opts.turnUdpPort == 0 || m_opts.turnUdpPort == m_opts.udpPort)
+            m_opts.turnUdpPort = lk_detail::freePort(SOCK_DGRAM);
         writeConfig();
         start();
     }
@@ -315,6 +320,10 @@ class LiveKitServer {
           << "  ips: {includes: [\"127.0.0.1/32\"]}\n"
           << "keys:\n  " << lk_detail::quoted(m_opts.key) << ": " << lk_detail::quoted(m_opts.secret) << "\n"
           << "logging: {level: " << lk_detail::quoted(m_opts.logLevel) << "}\n";
+        if (m_opts.turnUdpPort > 0)
+            f << "turn:\n  enabled: true\n  udp_port: " << m_opts.turnUdpPort
+              << "\n  bind_addresses: [\"127.0.0.1\"]\n  relay_range_start: 45000\n  relay_range_end: 45999\n"
+              << "  allow_restricted_peer_cidrs: [\"127.0.0.0/8\"]\n";
         if (m_opts.autoCreateRooms)
             f << "room: {auto_create: " << (*m_opts.autoCreateRooms ? "true" : "false") << "}\n";
         if (!m_opts.webhookUrls.empty()) {

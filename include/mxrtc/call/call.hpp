@@ -146,6 +146,9 @@ struct MediaConfig {
     // server ("stun://host:port"), for calls between machines.
     std::vector<std::string> iceAddresses;
     std::string stunServer;
+    // Relayed candidates only (TURN from the SFU's JoinResponse): hides our addresses from the SFU
+    // and the other side; fails at ICE where no TURN server is offered.
+    bool relayOnly = false;
 };
 
 // Which backend carries the media, as our membership announces it.

@@ -7,10 +7,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mxrtc/common/redacted.hpp"
 
 namespace mxrtc::livekit {
+
+struct IceServer;
 
 // ReconnectReason (livekit_models.proto), sent as a number in `reconnect_reason`.
 enum class ReconnectReason : int {
@@ -44,5 +47,13 @@ std::string signalUrlForLog(std::string_view wsBaseUrl, const SignalUrlOptions& 
 // Any URL with the value of its access_token query parameter redacted the same way (for a URL
 // that is only at hand as text, e.g. in an error message).
 std::string redactAccessToken(std::string_view url);
+
+// TURN relays from the JoinResponse's ice_servers, as GStreamer webrtcbin's add-turn-server takes
+// them: "turn:h:p?transport=udp" with username U and credential C becomes
+// "turn://U:C@h:p?transport=udp" ("turns:" -> "turns://"), U and C percent-encoded (LiveKit's
+// usernames hold ':' and its credentials are base64). STUN URLs and unknown schemes are left out:
+// libnice takes a single STUN server, which comes from our own configuration. The result holds
+// secrets: never log it.
+std::vector<std::string> turnServerUris(const std::vector<IceServer>& servers);
 
 }  // namespace mxrtc::livekit

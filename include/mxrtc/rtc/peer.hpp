@@ -65,9 +65,12 @@ struct MediaOptions {
     std::chrono::milliseconds keyFrameInterval{2000};
     std::vector<std::string> iceAddresses{"127.0.0.1"};  // the only host candidates offered
     std::string stunServer;                              // "stun://host:port" for server-reflexive candidates
-    bool e2ee = false;                                   // encrypt/decrypt every encoded frame (keys below)
-    std::uint32_t jitterLatencyMs = 50;                  // webrtcbin jitterbuffer latency
-    std::uint32_t icePacingMs = 0;  // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
+    // Only relayed (TURN) candidates: the peer never learns our addresses. Needs a TURN server
+    // (an SFU's from its JoinResponse); without one the connection fails at ICE.
+    bool relayOnly = false;
+    bool e2ee = false;                   // encrypt/decrypt every encoded frame (keys below)
+    std::uint32_t jitterLatencyMs = 50;  // webrtcbin jitterbuffer latency
+    std::uint32_t icePacingMs = 0;       // libnice Ta (connectivity-check pacing); 0 = libnice default (20)
     // MSC3077 stream metadata needs the stream in the SDP: with a streamId our descriptions carry
     // "a=msid:<streamId> <streamId>-audio|video" (webrtcbin 1.22 writes no msid itself).
     std::string streamId;

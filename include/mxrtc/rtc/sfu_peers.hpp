@@ -98,6 +98,8 @@ class SfuPublisher {
     // the SFU then stops forwarding the track (and, for encrypted tracks, injects its own frames
     // ending in the JoinResponse's sif_trailer). On unmute the SFU asks for a key frame (PLI).
     void setMuted(TrackKind kind, bool muted);
+    // TURN relays from the JoinResponse (livekit::turnServerUris), before the first offer.
+    void addTurnServers(std::vector<std::string> uris);
     void close();
 
     SfuPublisherStats stats() const;
@@ -113,6 +115,7 @@ class SfuPublisher {
 struct SfuSubscriberOptions {
     std::vector<std::string> iceAddresses{"127.0.0.1"};  // the only host candidates offered
     std::string stunServer;
+    bool relayOnly = false;  // only TURN-relayed candidates (MediaOptions::relayOnly)
     std::uint32_t icePacingMs = 0;
     std::uint32_t jitterLatencyMs = 50;
     bool e2ee = false;  // decrypt every frame with its participant's key (unless marked unencrypted)
@@ -187,6 +190,8 @@ class SfuSubscriber {
     void setServerInjectedTrailer(std::span<const std::uint8_t> trailer);
     // Sends a PLI for the video on this mid (e.g. after a decoder error).
     void requestKeyFrame(const TrackMid& mid);
+    // TURN relays from the JoinResponse (livekit::turnServerUris), before the first offer.
+    void addTurnServers(std::vector<std::string> uris);
     void close();
 
     SfuSubscriberStats stats() const;

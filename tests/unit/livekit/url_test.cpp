@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mxrtc/livekit/messages.hpp"
+
 namespace mxrtc::livekit {
 namespace {
 
@@ -72,6 +74,24 @@ TEST(SignalUrl, RedactsOnlyTheAccessTokenParameter) {
     EXPECT_EQ(redactAccessToken("wss://h/rtc?x_access_token=keep&access_token=secret#frag"),
               "wss://h/rtc?x_access_token=keep&access_token=<redacted " + fingerprint("secret") + ">#frag");
     EXPECT_EQ(redactAccessToken("wss://h/rtc"), "wss://h/rtc");
+}
+
+TEST(TurnServerUris, LiveKitsEmbeddedTurnBecomesAWebrtcbinUriWithEscapedCredentials) {
+    IceServer embedded;
+    embedded.urls = {"turn:127.0.0.1:3478?transport=udp", "turns:turn.example.org:443?transport=tcp",
+                     "stun:stun.l.google.com:19302"};
+    embedded.username = "1796325503:PA_abc";  // expiry:participant, as livekit-server makes it
+    embedded.credential = Redacted<std::string>("q+/x=");
+    IceServer stunOnly;
+    stunOnly.urls = {"stun:global.stun.twilio.com:3478"};
+    IceServer junk;
+    junk.urls = {"turn:", "turn:?transport=udp", "turn:evil@host:1", "http://x", ""};
+    junk.username = "u";
+    EXPECT_EQ(turnServerUris({embedded, stunOnly, junk}),
+              (std::vector<std::string>{
+                  "turn://1796325503%3APA_abc:q%2B%2Fx%3D@127.0.0.1:3478?transport=udp",
+                  "turns://1796325503%3APA_abc:q%2B%2Fx%3D@turn.example.org:443?transport=tcp"}));
+    EXPECT_TRUE(turnServerUris({}).empty());
 }
 
 }  // namespace
