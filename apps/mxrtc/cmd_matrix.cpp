@@ -26,6 +26,7 @@
 #include "mxrtc/core/ring.hpp"
 #include "mxrtc/matrix/call.hpp"
 #include "mxrtc/matrix/client.hpp"
+#include "mxrtc/matrix/history.hpp"
 #include "mxrtc/matrix/store.hpp"
 
 namespace mxrtc::cli {
@@ -247,28 +248,10 @@ int runReport(const GlobalOptions& g, const std::string& roomText, bool history,
         std::vector<core::RoomEvent> events;
         if (history) {
             progress(g, "reading the call-member history of " + room.str() + " ...");
-            const std::string filter = Json{
-                {"types",
-                 {std::string(core::membership_wire::kCallMemberType), "org.matrix.msc4143.rtc.member",
-                  "m.room.member"}}}.dump();
-            std::string from;
-            std::vector<core::RoomEvent> backwards;
-            while (static_cast<int>(backwards.size()) < maxEvents) {
-                auto page = co_await client.roomMessages(room, from, "b", 100, filter);
-                if (auto* e = std::get_if<MatrixError>(&page))
-                    fail("cannot read the history of " + room.str(), *e);
-                const Json& j = std::get<Json>(page);
-                const Json chunk = j.value("chunk", Json::array());
-                for (const auto& ev : chunk) {
-                    Json withRoom = ev;
-                    withRoom["room_id"] = room.str();
-                    if (auto p = core::parseRoomEvent(withRoom)) backwards.push_back(std::move(p.value()));
-                }
-                const std::string end = j.value("end", std::string());
-                if (chunk.empty() || end.empty() || end == from) break;
-                from = end;
-            }
-            events.assign(backwards.rbegin(), backwards.rend());
+            auto read = co_await matrix::readCallHistory(client, room, maxEvents);
+            if (auto* e = std::get_if<MatrixError>(&read))
+                fail("cannot read the history of " + room.str(), *e);
+            events = std::move(std::get<std::vector<core::RoomEvent>>(read));
         } else {
             auto state = co_await client.roomState(room);
             if (auto* e = std::get_if<MatrixError>(&state))
