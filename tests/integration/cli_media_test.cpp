@@ -47,6 +47,7 @@ TEST(CliMedia, MissingFileIsRefusedInOneLineBeforeJoining) {
     EXPECT_EQ(r.out, "mxrtc: --media file:/nonexistent/tone.ogg: no such file\n");
 }
 
+// (--relay-only with --focus mesh: a mesh has no TURN server to relay through.)
 TEST(CliMedia, MalformedSourcesAndFlagsAreRefusedInOneLine) {
     for (const char* args : {
              "--media pink-noise",
@@ -57,7 +58,7 @@ TEST(CliMedia, MalformedSourcesAndFlagsAreRefusedInOneLine) {
              "--media test --once",
              "--media file:/etc/hostname --once --loop",
              "--audio-sink autoaudiosink",
-             "--media test --relay-only",  // a mesh has no TURN server to relay through
+             "--media test --relay-only",
          }) {
         const auto r = run(std::string("join-call '!room:example.org' --focus mesh ") + args);
         EXPECT_NE(r.exitCode, 0) << args;
