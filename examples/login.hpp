@@ -1,4 +1,5 @@
-// Shared by the examples: log in with a password and keep the access token on the client.
+// Shared by the examples: log in with a password (keeping the access token on the client), and the
+// FOCUS argument they take.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -6,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "mxrtc/call/call.hpp"
 #include "mxrtc/matrix/client.hpp"
 
 inline boost::asio::awaitable<std::optional<mxrtc::matrix::LoginSession>> logIn(mxrtc::matrix::Client& client,
@@ -19,4 +21,16 @@ inline boost::asio::awaitable<std::optional<mxrtc::matrix::LoginSession>> logIn(
     auto session = std::get<mxrtc::matrix::LoginSession>(login);
     client.setAccessToken(session.accessToken);
     co_return session;
+}
+
+// The examples' FOCUS argument: "mesh", a LiveKit JWT service URL (http(s)://…), or "" for the focus
+// the homeserver advertises.
+inline mxrtc::call::FocusConfig focusFromArg(const std::string& focus) {
+    mxrtc::call::FocusConfig f;
+    if (focus == "mesh") f.kind = mxrtc::call::FocusConfig::Kind::Mesh;
+    if (focus.starts_with("http")) {
+        f.kind = mxrtc::call::FocusConfig::Kind::LiveKit;
+        f.liveKitServiceUrl = focus;
+    }
+    return f;
 }

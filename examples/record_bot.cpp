@@ -33,11 +33,7 @@ int main(int argc, char** argv) {
             if (!session) co_return;
             call::CallConfig config;
             config.room = RoomId(argv[4]);
-            if (focus == "mesh") config.focus.kind = call::FocusConfig::Kind::Mesh;
-            if (focus.starts_with("http")) {
-                config.focus.kind = call::FocusConfig::Kind::LiveKit;
-                config.focus.liveKitServiceUrl = focus;
-            }
+            config.focus = focusFromArg(focus);
             config.media.source = call::MediaSource::Receive;  // send nothing
             config.media.recordDir = dir;                      // one file pair per participant
             config.e2ee = true;

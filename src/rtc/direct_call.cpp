@@ -15,13 +15,7 @@ namespace mxrtc::rtc {
 namespace asio = boost::asio;
 using Json = nlohmann::json;
 
-namespace {
-
-const Json* roomTimeline(const Json& sync, const RoomId& room) {
-    return matrix::roomEventsOf(sync, room, "timeline");
-}
-
-}  // namespace
+namespace {}  // namespace
 
 core::PeerCallConfig DirectCallOptions::defaultPeerConfig() {
     core::PeerCallConfig c;
@@ -250,7 +244,8 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
         co_return 1;
     }
     if (mode == Mode::Answer) {
-        if (const Json* tl = roomTimeline(std::get<Json>(first), m_options.room)) handleTimeline(*tl, true);
+        if (const Json* tl = matrix::roomEventsOf(std::get<Json>(first), m_options.room, "timeline"))
+            handleTimeline(*tl, true);
     } else {
         m_call = std::make_unique<core::PeerCall>(CallId(randomToken()), m_self.userId,
                                                   PartyId(m_self.deviceId.str()), m_options.peer);
@@ -286,7 +281,8 @@ asio::awaitable<int> DirectCall::run(Mode mode, Duration wait) {
             continue;  // SyncLoop reported it and waited the backoff
         }
         const Json& body = std::get<Json>(result);
-        if (const Json* tl = roomTimeline(body, m_options.room)) handleTimeline(*tl, false);
+        if (const Json* tl = matrix::roomEventsOf(body, m_options.room, "timeline"))
+            handleTimeline(*tl, false);
     }
     m_timer.expires_at(std::chrono::steady_clock::time_point::min());
     m_timer.cancel();
