@@ -271,6 +271,11 @@ CallEffects PeerCall::onMediaFailed(TimePoint now) {
     return hangup(HangupReason::UserMediaFailed, now);
 }
 
+CallEffects PeerCall::onSendFailed(std::string_view type, TimePoint now) {
+    if (type != call_wire::kInvite && type != call_wire::kAnswer) return {};
+    return hangup(HangupReason::UnknownError, now);
+}
+
 CallEffects PeerCall::onLocalDescription(const SessionDescription& description, TimePoint now) {
     CallEffects out;
     if (m_state == CallState::Ended) return out;

@@ -52,10 +52,6 @@ CallUpdate warning(const std::string& user, std::string text) {
     return CallUpdate(CallUpdate::Kind::Warning, user, "", std::move(text), wallClockNow());
 }
 
-// How long a Megolm-encrypted key event waits for its room key (sent before it, over to-device).
-constexpr Duration kRoomKeyWait{30'000};
-constexpr std::size_t kMaxPendingKeyEvents = 64;
-
 template <typename T>
 RequestOutcome toOutcome(const MxResult<T>& r, std::optional<DelayId> delayId = std::nullopt) {
     if (const auto* e = std::get_if<MatrixError>(&r)) return e->toFailure();
@@ -71,9 +67,8 @@ CallShell::CallShell(Client& client, LoginSession self, CallOptions options, Lis
       m_self(std::move(self)),
       m_options(std::move(options)),
       m_listener(std::move(listener)),
-      m_calls(m_options.room),
-      m_manager(ownMembership(m_self, m_options), m_options.membership),
-      m_slot(slotIdFor(m_options.application, m_options.callId)),
+      m_session(m_options.room, ownMembership(m_self, m_options),
+                CallSessionConfig{m_options.membership, m_options.encryption != nullptr}),
       m_timer(client.http().executor()),
       m_stopSignal(client.http().executor()),
       m_alive(std::make_shared<bool>(true)) {
@@ -95,16 +90,15 @@ CallShell::~CallShell() {
 void CallShell::stop() {
     if (m_stopping) return;
     m_stopping = true;
-    execute(m_manager.leave(wallClockNow()));
-    if (m_manager.status() == MembershipStatus::Disconnected ||
-        m_manager.status() == MembershipStatus::Error) {
+    apply(m_session.leave(wallClockNow()));
+    if (m_session.status() == MembershipStatus::Disconnected ||
+        m_session.status() == MembershipStatus::Error) {
         m_stopSignal.cancel();
     }
 }
 
 void CallShell::rearm() {
-    std::optional<TimePoint> at = m_manager.nextWakeup();
-    if (auto e = m_calls.nextExpiry(); e && (!at || *e < *at)) at = e;
+    std::optional<TimePoint> at = m_session.nextWakeup();
     if (m_keys) {
         if (auto k = m_keys->nextWakeup(); k && (!at || *k < *at)) at = k;
     }
@@ -114,6 +108,23 @@ void CallShell::rearm() {
         const auto delta = *at - wallClockNow();
         m_timer.expires_after(delta > Duration{0} ? delta : Duration{0});
     }
+}
+
+void CallShell::apply(CallSessionOutput out) {
+    for (const auto& bad : out.invalid) {
+        notify({CallUpdate::Kind::Warning, bad.sender.str(), "",
+                "ignored an invalid member event: " + bad.error.message, wallClockNow()});
+    }
+    report(out.changes);
+    execute(std::move(out.membership));
+    if (!m_keys || !out.keys) return;
+    std::vector<e2ee::KeyMember> members;
+    for (const auto& m : out.keys->members) {
+        const std::string id = m.user.str() + ":" + m.device.str();
+        members.push_back(e2ee::KeyMember{m.user, m.device, id, m.createdTs, m.liveKitIdentity()});
+    }
+    executeKeys(out.keys->start ? m_keys->join(members, wallClockNow())
+                                : m_keys->onMembersChanged(members, wallClockNow()));
 }
 
 void CallShell::execute(Effects effects) {
@@ -192,12 +203,12 @@ asio::awaitable<void> CallShell::perform(MembershipEffect effect) {
                     (f->errcode.empty() ? "" : " " + f->errcode),
                 wallClockNow()});
     }
-    execute(m_manager.onResponse(id, outcome, wallClockNow()));
+    apply(m_session.onResponse(id, outcome, wallClockNow()));
 }
 
 std::vector<e2ee::KeyMember> CallShell::keyMembers() const {
     std::vector<e2ee::KeyMember> out;
-    for (const auto* m : m_calls.members(m_slot)) {
+    for (const auto* m : m_session.calls().members(m_session.slot())) {
         const std::string id = m->user.str() + ":" + m->device.str();
         out.push_back(e2ee::KeyMember{m->user, m->device, id, m->createdTs, m->liveKitIdentity()});
     }
@@ -286,28 +297,30 @@ asio::awaitable<void> CallShell::handleCrypto(const Json& sync) {
 
 void CallShell::receiveRoomKeyEvents(const Json& timeline) {
     const TimePoint now = wallClockNow();
-    std::vector<std::pair<Json, TimePoint>> todo;
-    todo.swap(m_pendingKeyEvents);
+    std::vector<Json> fresh;
     if (timeline.is_array()) {
         for (const auto& ev : timeline) {
             if (ev.is_object() && ev.value("type", std::string()) == e2ee::kRoomEncryptedType)
-                todo.emplace_back(ev, now);
+                fresh.push_back(ev);
         }
     }
-    for (auto& [ev, firstSeen] : todo) {
-        const std::string sender = ev.value("sender", std::string());
+    for (auto& entry : m_keyBacklog.take(std::move(fresh), now)) {
+        const std::string sender = entry.event.value("sender", std::string());
         const std::string what =
-            "encrypted room event " + ev.value("event_id", std::string()) + " from " + sender;
-        auto keys = m_options.encryption->receiveRoomKeyEvent(m_options.room, ev);
+            "encrypted room event " + entry.event.value("event_id", std::string()) + " from " + sender;
+        auto keys = m_options.encryption->receiveRoomKeyEvent(m_options.room, entry.event);
         if (!keys) {
-            if (keys.error().errcode == olm::errcode::kUnknownGroupSession &&
-                now - firstSeen < kRoomKeyWait && m_pendingKeyEvents.size() < kMaxPendingKeyEvents) {
-                if (firstSeen == now) {
-                    notify(
-                        warning(sender, what + ": no room key yet (" + keys.error().message + "), waiting"));
+            if (keys.error().errcode == olm::errcode::kUnknownGroupSession) {
+                switch (m_keyBacklog.noRoomKey(std::move(entry), now)) {
+                    case RoomKeyBacklog::Verdict::WaitingFirst:
+                        notify(warning(sender,
+                                       what + ": no room key yet (" + keys.error().message + "), waiting"));
+                        continue;
+                    case RoomKeyBacklog::Verdict::Waiting:
+                        continue;
+                    case RoomKeyBacklog::Verdict::Dropped:
+                        break;
                 }
-                m_pendingKeyEvents.emplace_back(std::move(ev), firstSeen);
-                continue;
             }
             notify(warning(sender, what + " not used: " + keys.error().message));
             continue;
@@ -335,71 +348,36 @@ void CallShell::deliverPlainToDevice(const Json& sync) {
     }
 }
 
-void CallShell::handleChanges(const std::vector<SessionChange>& changes) {
-    bool slotChanged = false;
-    for (const auto& c : changes) {
-        if (const auto* j = std::get_if<MemberJoined>(&c)) slotChanged = slotChanged || j->slot == m_slot;
-        if (const auto* l = std::get_if<MemberLeft>(&c)) slotChanged = slotChanged || l->slot == m_slot;
-        if (const auto* u = std::get_if<MemberUpdated>(&c)) slotChanged = slotChanged || u->slot == m_slot;
-    }
-    handleSessionChanges(changes);
-    if (!m_keys || !slotChanged) return;
-    if (!m_keysStarted) {
-        if (!m_ownSeen) return;
-        m_keysStarted = true;
-        executeKeys(m_keys->join(keyMembers(), wallClockNow()));
-        return;
-    }
-    executeKeys(m_keys->onMembersChanged(keyMembers(), wallClockNow()));
-}
-
-void CallShell::handleSessionChanges(const std::vector<SessionChange>& changes) {
+void CallShell::report(const std::vector<SessionChange>& changes) {
     for (const auto& c : changes) {
         if (const auto* j = std::get_if<MemberJoined>(&c)) {
-            if (j->slot != m_slot) continue;
-            const bool self = j->member->user == m_self.userId && j->member->device == m_self.deviceId;
-            if (self) {
-                m_ownSeen = true;
-                execute(m_manager.onOwnMembershipSeen(j->member->createdTs, wallClockNow()));
-            }
+            const bool self = m_session.isSelf(*j->member);
             CallUpdate up{CallUpdate::Kind::MemberJoined, j->member->user.str(), j->member->device.str(),
                           self ? "self" : "", j->member->createdTs};
             up.self = self;
             up.identity = j->member->liveKitIdentity();
             notify(std::move(up));
-        } else if (const auto* u = std::get_if<MemberUpdated>(&c)) {
-            if (u->slot == m_slot && u->member->user == m_self.userId &&
-                u->member->device == m_self.deviceId) {
-                execute(m_manager.onOwnMembershipSeen(u->member->createdTs, wallClockNow()));
-            }
         } else if (const auto* l = std::get_if<MemberLeft>(&c)) {
-            if (l->slot != m_slot) continue;
-            const bool self = l->member->user == m_self.userId && l->member->device == m_self.deviceId;
             CallUpdate up{CallUpdate::Kind::MemberLeft, l->member->user.str(), l->member->device.str(),
                           std::string(toString(l->reason)), wallClockNow()};
-            up.self = self;
+            up.self = m_session.isSelf(*l->member);
             up.leaveReason = l->reason;
             up.identity = l->member->liveKitIdentity();
             notify(std::move(up));
-            if (self && m_ownSeen && !m_stopping) execute(m_manager.onOwnMembershipMissing(wallClockNow()));
         }
     }
 }
 
 void CallShell::applyEvents(const Json& events) {
     if (!events.is_array()) return;
+    std::vector<RoomEvent> parsed;
+    parsed.reserve(events.size());
     for (const auto& raw : events) {
         Json ev = raw;
         ev["room_id"] = m_options.room.str();
-        auto parsed = parseRoomEvent(ev);
-        if (!parsed) continue;
-        auto result = m_calls.apply(*parsed, wallClockNow());
-        if (result.error) {
-            notify({CallUpdate::Kind::Warning, parsed->sender.str(), "",
-                    "ignored an invalid member event: " + result.error->message, wallClockNow()});
-        }
-        handleChanges(result.changes);
+        if (auto p = parseRoomEvent(ev)) parsed.push_back(std::move(*p));
     }
+    if (!parsed.empty()) apply(m_session.apply(parsed, wallClockNow()));
 }
 
 asio::awaitable<void> CallShell::timerLoop() {
@@ -412,8 +390,7 @@ asio::awaitable<void> CallShell::timerLoop() {
             continue;  // re-armed
         }
         const TimePoint now = wallClockNow();
-        handleChanges(m_calls.expire(now));
-        execute(m_manager.onWakeup(now));
+        apply(m_session.onWakeup(now));
         if (m_keys) executeKeys(m_keys->onWakeup(now));
     }
 }
@@ -480,9 +457,7 @@ asio::awaitable<int> CallShell::run() {
             {CallUpdate::Kind::GaveUp, "", "", "cannot read the room state: " + e->message, wallClockNow()});
         co_return 1;
     }
-    const TimePoint now = wallClockNow();
-    for (const auto& ev : std::get<std::vector<RoomEvent>>(state))
-        handleChanges(m_calls.apply(ev, now).changes);
+    apply(m_session.apply(std::get<std::vector<RoomEvent>>(state), wallClockNow()));
     if (m_options.encryption != nullptr) {
         auto up = co_await m_options.encryption->uploadKeys();
         if (const auto* e = std::get_if<MatrixError>(&up)) {
@@ -491,7 +466,7 @@ asio::awaitable<int> CallShell::run() {
             co_return 1;
         }
     }
-    if (m_options.join) execute(m_manager.join(wallClockNow()));
+    if (m_options.join) apply(m_session.join(wallClockNow()));
 
     auto executor = m_client.http().executor();
     asio::co_spawn(executor, timerLoop(), asio::detached);

@@ -143,12 +143,10 @@ asio::awaitable<void> DirectCall::drainOutbox() {
         if (!*alive) co_return;
         if (const auto* e = std::get_if<matrix::MatrixError>(&r)) {
             emit(DirectCallEvent::Kind::Warning, "sending " + next.type + " failed: " + e->message);
-            // Without its invite or answer the call cannot happen: end it now instead of ringing
-            // into the void until the lifetime runs out.
-            const bool essential = next.type == "m.call.invite" || next.type == "m.call.answer";
-            if (essential && m_call && m_call->state() != core::CallState::Ended) {
-                m_outbox.clear();
-                execute(m_call->hangup(core::HangupReason::UnknownError, matrix::wallClockNow()));
+            if (m_call && m_call->state() != core::CallState::Ended) {
+                auto effects = m_call->onSendFailed(next.type, matrix::wallClockNow());
+                if (!effects.empty()) m_outbox.clear();  // the call ended: only its hangup goes out
+                execute(std::move(effects));
             }
         }
     }

@@ -190,7 +190,12 @@ class PeerCall {
     CallEffects onLocalCandidate(const IceCandidate& candidate, TimePoint now);
     CallEffects onIceState(IceConnectionState state, TimePoint now);
     CallEffects onMediaFailed(TimePoint now);  // local media could not be opened
-    CallEffects renegotiate(TimePoint now);    // tracks changed: new offer via m.call.negotiate
+    // A message of this type could not be sent (the homeserver refused it, or it was
+    // unreachable). Without its invite or answer the call cannot happen, so it ends at once
+    // (reason unknown_error, a hangup is still attempted) instead of ringing into the void until
+    // the invite's lifetime runs out; any other lost message is left to ICE and the timers.
+    CallEffects onSendFailed(std::string_view type, TimePoint now);
+    CallEffects renegotiate(TimePoint now);  // tracks changed: new offer via m.call.negotiate
     CallEffects setLocalMetadata(SdpStreamMetadata metadata, TimePoint now);  // mute / purpose changes
     CallEffects onWakeup(TimePoint now);
 

@@ -10,8 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "mxrtc/core/membership_manager.hpp"
-#include "mxrtc/core/session.hpp"
+#include "mxrtc/core/call_session.hpp"
 #include "mxrtc/e2ee/key_manager.hpp"
 #include "mxrtc/matrix/client.hpp"
 #include "mxrtc/matrix/olm_transport.hpp"
@@ -80,22 +79,23 @@ class CallShell {
     // Ask run() to leave and return (safe to call from a signal handler's posted handler).
     void stop();
 
-    const core::RoomCalls& calls() const { return m_calls; }
-    core::MembershipStatus status() const { return m_manager.status(); }
+    const core::RoomCalls& calls() const { return m_session.calls(); }
+    core::MembershipStatus status() const { return m_session.status(); }
     // Our delayed leave (MSC4140), once the server scheduled it (handed to a LiveKit auth service).
-    const std::optional<DelayId>& delayId() const { return m_manager.delayId(); }
+    const std::optional<DelayId>& delayId() const { return m_session.delayId(); }
 
   private:
     using Effects = std::vector<core::MembershipEffect>;
 
+    // Everything the core session decided: membership requests, member changes, key rosters.
+    void apply(core::CallSessionOutput out);
     void execute(Effects effects);
     void notify(CallUpdate u) {
         if (m_listener) m_listener(u);
     }
     void rearm();
     void applyEvents(const nlohmann::json& events);
-    void handleChanges(const std::vector<core::SessionChange>& changes);
-    void handleSessionChanges(const std::vector<core::SessionChange>& changes);
+    void report(const std::vector<core::SessionChange>& changes);
     boost::asio::awaitable<void> timerLoop();
     boost::asio::awaitable<void> syncLoop();
     boost::asio::awaitable<void> perform(core::MembershipEffect effect);
@@ -112,18 +112,14 @@ class CallShell {
     LoginSession m_self;
     CallOptions m_options;
     Listener m_listener;
-    core::RoomCalls m_calls;
-    core::MembershipManager m_manager;
-    SlotId m_slot;
+    core::CallSession m_session;
     boost::asio::steady_timer m_timer;
     boost::asio::steady_timer m_stopSignal;
     bool m_stopping = false;
     bool m_failed = false;
-    bool m_ownSeen = false;
     std::shared_ptr<bool> m_alive;
     std::unique_ptr<e2ee::KeyManager> m_keys;
-    bool m_keysStarted = false;
-    std::vector<std::pair<nlohmann::json, TimePoint>> m_pendingKeyEvents;  // waiting for a room key
+    core::RoomKeyBacklog m_keyBacklog;  // legacy key events waiting for their room key
 };
 
 // Now as the core sees it (Unix ms).

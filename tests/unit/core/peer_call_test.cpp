@@ -581,5 +581,38 @@ INSTANTIATE_TEST_SUITE_P(
                                 GlareDecision::NotGlare}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(PeerCall, AFailedInviteSendEndsTheCallAtOnce) {
+    PeerCall call = invited();
+    auto fx = call.onSendFailed(call_wire::kInvite, kT0 + Duration{200});
+    auto ended = one<CallEnded>(fx);
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->reason, HangupReason::UnknownError);
+    EXPECT_EQ(ended->by, EndedBy::Local);
+    EXPECT_EQ(call.state(), CallState::Ended);
+    EXPECT_TRUE(one<ClosePeer>(fx));
+    auto msgs = sent(fx);
+    ASSERT_EQ(msgs.size(), 1U);  // the hangup is still attempted
+    EXPECT_EQ(msgs[0].first, "m.call.hangup");
+    EXPECT_EQ(msgs[0].second.value("reason", ""), "unknown_error");
+    EXPECT_TRUE(call.onSendFailed(call_wire::kInvite, kT0 + Duration{300}).empty());  // ended once
+}
+
+TEST(PeerCall, AFailedAnswerSendEndsTheCallee) {
+    PeerCall call = calleeConnecting();
+    auto fx = call.onSendFailed(call_wire::kAnswer, kT0);
+    ASSERT_TRUE(one<CallEnded>(fx));
+    EXPECT_EQ(one<CallEnded>(fx)->reason, HangupReason::UnknownError);
+    EXPECT_EQ(call.state(), CallState::Ended);
+}
+
+TEST(PeerCall, OtherLostMessagesLeaveTheCallAlone) {
+    PeerCall call = connected();
+    for (auto type : {call_wire::kCandidates, call_wire::kSelectAnswer, call_wire::kNegotiate,
+                      call_wire::kSdpStreamMetadataChanged, call_wire::kHangup}) {
+        EXPECT_TRUE(call.onSendFailed(type, kT0).empty()) << type;
+    }
+    EXPECT_EQ(call.state(), CallState::Connected);
+}
+
 }  // namespace
 }  // namespace mxrtc::core
