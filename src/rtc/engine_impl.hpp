@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "mxrtc/rtc/media_io.hpp"
 #include "mxrtc/rtc/peer.hpp"
 
 namespace mxrtc::rtc {
@@ -24,5 +25,17 @@ struct MediaEngine::Impl {
     // Runs `fn` on the Asio executor.
     void post(std::function<void()> fn) { boost::asio::post(executor, std::move(fn)); }
 };
+
+namespace detail {
+// The only way to the internals behind the public classes: a friend of each, visible only here.
+struct ImplAccess {
+    static const std::shared_ptr<MediaEngine::Impl>& of(const MediaEngine& engine) { return engine.m_impl; }
+    static MediaInput::Impl& of(const MediaInput& input) { return *input.m_impl; }
+};
+}  // namespace detail
+
+inline const std::shared_ptr<MediaEngine::Impl>& engineImpl(const MediaEngine& engine) {
+    return detail::ImplAccess::of(engine);
+}
 
 }  // namespace mxrtc::rtc

@@ -160,7 +160,7 @@ struct LiveKitConnection::Impl : std::enable_shared_from_this<LiveKitConnection:
 
     Impl(MediaEngine& e, LiveKitConnectionConfig c, CredentialsProvider p, LiveKitConnectionListener l)
         : engine(e),
-          executor(e.impl()->executor),
+          executor(engineImpl(e)->executor),
           config(std::move(c)),
           credentials(std::move(p)),
           listener(std::move(l)),

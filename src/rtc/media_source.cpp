@@ -537,7 +537,7 @@ Result<std::shared_ptr<MediaInput>> MediaInput::create(MediaEngine& engine, Medi
                                                        MediaInputListener listener) {
     if (spec.width <= 0 || spec.height <= 0 || spec.framerate <= 0)
         return makeError(errcode::kInvalidParam, "media input: width, height and framerate must be positive");
-    auto impl = std::make_shared<Impl>(engine.impl(), std::move(spec), std::move(listener));
+    auto impl = std::make_shared<Impl>(engineImpl(engine), std::move(spec), std::move(listener));
     if (impl->spec.kind == MediaInputSpec::Kind::App) {
         impl->hasAudio = impl->spec.audio;
         impl->hasVideo = impl->spec.video;

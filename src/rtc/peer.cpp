@@ -52,7 +52,7 @@ void onDataMessage(GstWebRTCDataChannel*, gchar* text, gpointer data);
 
 struct Peer::Impl : WebrtcEndpoint {
     Impl(MediaEngine& engine, MediaOptions o, Listener l)
-        : WebrtcEndpoint(engine.impl(), eventsOf(l)),
+        : WebrtcEndpoint(engineImpl(engine), eventsOf(l)),
           options(std::move(o)),
           listener(std::move(l)),
           send(SendOptions::from(options)),

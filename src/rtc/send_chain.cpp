@@ -183,7 +183,7 @@ std::string SendChain::describe() const {
 std::optional<std::string> SendChain::attach(GstElement* pipeline) {
     auto error = attachElements(pipeline);
     if (!error && m_options.input) {
-        m_options.input->impl().addConsumer(this);
+        detail::ImplAccess::of(*m_options.input).addConsumer(this);
         m_consuming = true;
     }
     return error;
@@ -223,7 +223,7 @@ std::optional<std::string> SendChain::attachElements(GstElement* pipeline) {
 
 void SendChain::release() {
     if (m_consuming) {  // no buffer comes in after this returns
-        m_options.input->impl().removeConsumer(this);
+        detail::ImplAccess::of(*m_options.input).removeConsumer(this);
         m_consuming = false;
     }
     if (m_volume != nullptr) gst_clear_object(&m_volume);

@@ -11,7 +11,7 @@ namespace mxrtc::rtc {
 
 struct SfuPublisher::Impl : WebrtcEndpoint {
     Impl(MediaEngine& engine, SfuPublisherOptions o, const SfuPeerListener& l)
-        : WebrtcEndpoint(engine.impl(), endpointEventsOf(l)),
+        : WebrtcEndpoint(engineImpl(engine), endpointEventsOf(l)),
           options(std::move(o)),
           send(SendOptions::from(options.media)) {}
 

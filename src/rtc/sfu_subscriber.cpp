@@ -138,7 +138,7 @@ void onDataMessageString(GstWebRTCDataChannel*, gchar*, gpointer data);
 
 struct SfuSubscriber::Impl : WebrtcEndpoint {
     Impl(MediaEngine& engine, SfuSubscriberOptions o, const SfuPeerListener& l)
-        : WebrtcEndpoint(engine.impl(), endpointEventsOf(l)), options(std::move(o)) {}
+        : WebrtcEndpoint(engineImpl(engine), endpointEventsOf(l)), options(std::move(o)) {}
 
     SfuSubscriberOptions options;
     std::shared_ptr<Participants> participants = std::make_shared<Participants>();

@@ -27,6 +27,10 @@
 
 namespace mxrtc::rtc {
 
+namespace detail {
+struct ImplAccess;  // the library's own access to Impl (src/rtc/engine_impl.hpp)
+}  // namespace detail
+
 class MediaEngine;
 
 // Error code of a push refused because too much media is already queued (retry later).
@@ -121,9 +125,9 @@ class MediaInput {
     void stop();
 
     struct Impl;
-    Impl& impl() const { return *m_impl; }
 
   private:
+    friend struct detail::ImplAccess;
     explicit MediaInput(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> m_impl;
 };

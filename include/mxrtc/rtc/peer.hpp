@@ -36,6 +36,10 @@
 
 namespace mxrtc::rtc {
 
+namespace detail {
+struct ImplAccess;  // defined in the library's sources only: the engine's internals are not API
+}  // namespace detail
+
 class MediaEngine {
   public:
     // Initialises GStreamer (once per process), checks the elements we need are installed, and
@@ -46,9 +50,9 @@ class MediaEngine {
     MediaEngine& operator=(const MediaEngine&) = delete;
 
     struct Impl;
-    const std::shared_ptr<Impl>& impl() const noexcept { return m_impl; }
 
   private:
+    friend struct detail::ImplAccess;
     explicit MediaEngine(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> m_impl;
 };
