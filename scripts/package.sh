@@ -10,6 +10,9 @@
 # printed (informational) when lintian is installed (MXRTC_SKIP_LINTIAN=1 skips it).
 #
 #   usage: scripts/package.sh [BUILD_DIR]    (default: build-deb; packages in BUILD_DIR/packages)
+# MXRTC_PACKAGE_REUSE=1: package BUILD_DIR as it is (no reconfigure, no Release rebuild); it must
+# have been configured with -DCMAKE_INSTALL_PREFIX=/usr. CI packages its main build this way, so
+# the packages cost seconds instead of a second full compile.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build-deb}
@@ -21,10 +24,17 @@ fail() { echo "package: FAILED: $*" >&2; exit 1; }
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache); fi
-step "configure + build (Release, prefix /usr) in $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DMXRTC_BUILD_TESTS=OFF -DMXRTC_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-cmake --build "$build"
+if [[ "${MXRTC_PACKAGE_REUSE:-0}" == 1 ]]; then
+  prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+  [[ "$prefix" == /usr ]] || fail "MXRTC_PACKAGE_REUSE: $build is configured with prefix '${prefix:-?}', not /usr"
+  step "build (reusing $build as configured)"
+  cmake --build "$build" --target mxrtc mxrtc-auth mxrtc_call >/dev/null
+else
+  step "configure + build (Release, prefix /usr) in $build"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+    -DMXRTC_BUILD_TESTS=OFF -DMXRTC_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+  cmake --build "$build"
+fi
 
 step "cpack -G DEB"
 rm -rf "$out"

@@ -2,7 +2,7 @@
 # Sets up everything on a fresh Debian bookworm machine and runs the whole test suite:
 #   1. the unit suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   2. a short smoke run of every libFuzzer target over its seed corpus (build-fuzz/, clang)
-#   3. everything in a normal build (build/): the installed SDK built and run by a separate
+#   3. everything in a normal build (build/, prefix /usr): the installed SDK built and run by a separate
 #      project (tests/consumer), the API reference (Doxygen, warnings fail), then ctest: unit,
 #      integration (real Synapse on 127.0.0.1), interop (reference implementations from npm and
 #      PyPI) and livekit (a real livekit-server, the LiveKit Python SDK) — the ctest summary is
@@ -49,10 +49,13 @@ if [[ "${MXRTC_SKIP_FUZZ:-0}" != 1 ]]; then
 fi
 
 stage "full suite (unit + integration + interop)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXRTC_REQUIRE_SYNAPSE=ON "${launcher[@]}" >/dev/null
+# Prefix /usr: the Debian packages below are made from this very build.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DMXRTC_REQUIRE_SYNAPSE=ON "${launcher[@]}" >/dev/null
 ninja -C build
 stage "installed SDK: tests/consumer (find_package + pkg-config) against a local Synapse"
 bash tests/consumer/run.sh build
+stage "Debian packages (CPack, from the build above) and their checks"
+MXRTC_PACKAGE_REUSE=1 MXRTC_SKIP_LINTIAN=1 bash scripts/package.sh build
 stage "API reference (Doxygen, warnings are errors)"
 bash scripts/docs.sh build-docs
 stage "ctest"
